@@ -1,0 +1,222 @@
+/* openid_api.c — /access/openid/auth-url and /access/openid/login (spec §3).
+ *
+ * auth-url errors are ordinary API errors (the admin needs to see them). Every login failure
+ * is 401 "authentication failure" to the client and one log line
+ * "openid authentication failure; rhost=<ip> msg=<reason>" for the admin.
+ *
+ * Identity: user id = <username claim value>@<realm>, checked against the Proxmox grammar
+ * (no mangling). Autocreate adds the user under the user.cfg lock with email, first and last
+ * name from the claims; values that cannot be stored safely are left out with a log line. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "access/usercfg.h"
+#include "api/call.h"
+#include "api/login.h"
+#include "base/log.h"
+#include "base/mem.h"
+
+#define STATE_PARAM_MAX 1024
+#define CODE_PARAM_MAX 4096
+#define REDIRECT_PARAM_MAX 255
+
+static void realm_to_rp(const struct rg_realm *r, struct rg_oidc_realm *out)
+{
+    memset(out, 0, sizeof *out);
+    out->realm = r->id;
+    out->issuer_url = r->issuer_url;
+    out->client_id = r->client_id;
+    out->client_key = r->client_key;
+    out->scopes = r->scopes;
+    out->prompt = r->prompt;
+    out->acr_values = r->acr_values;
+    out->audiences = r->audiences;
+    out->query_userinfo = r->query_userinfo != 0; /* unset (-1) means the default, 1 */
+}
+
+void rg_h_openid_index(struct rg_call *c)
+{
+    json_t *l = json_array();
+    json_array_append_new(l, json_pack("{s:s}", "subdir", "auth-url"));
+    json_array_append_new(l, json_pack("{s:s}", "subdir", "login"));
+    rg_reply_data(c, l);
+}
+
+void rg_h_openid_auth_url(struct rg_call *c)
+{
+    const char *realm = rg_http_param(c->req, "realm");
+    const char *redirect = rg_http_param(c->req, "redirect-url");
+    const struct rg_realm *r;
+    struct rg_oidc_realm rp;
+    struct rg_msg msg = {{0}};
+    char *url = NULL;
+    rg_err e;
+
+    if (!realm || !rg_realmid_check(realm)) {
+        rg_reply_error(c, 400, "parameter verification failed: realm: invalid format");
+        return;
+    }
+    if (!redirect || !*redirect || strlen(redirect) > REDIRECT_PARAM_MAX) {
+        rg_reply_error(c, 400, "parameter verification failed: redirect-url: "
+                               "required, at most %d characters", REDIRECT_PARAM_MAX);
+        return;
+    }
+    r = rg_domains_find(&c->snap->domains, realm);
+    if (!r) {
+        rg_reply_error(c, 400, "authentication domain '%s' does not exist", realm);
+        return;
+    }
+    if (strcmp(r->type, "openid") != 0) {
+        rg_reply_error(c, 400, "wrong realm type (%s != openid)", r->type);
+        return;
+    }
+    realm_to_rp(r, &rp);
+    e = rg_oidc_auth_url(c->api->oidc, &rp, redirect, &url, &msg);
+    if (e) {
+        rg_warn("openid auth-url for realm '%s' failed: %s", realm, msg.text);
+        rg_reply_error(c, e == RG_ERR_LIMIT ? 503 : e == RG_ERR_INVALID ? 400 : 502, "%s",
+                       msg.text[0] ? msg.text : rg_err_str(e));
+        return;
+    }
+    rg_reply_data(c, json_string(url));
+    free(url);
+}
+
+/* Claim values that go into user.cfg: printable, no ':' (field separator), bounded. */
+static const char *storable(const json_t *claims, const char *name, size_t max)
+{
+    const char *v = json_string_value(json_object_get(claims, name));
+    if (!v || !*v)
+        return NULL;
+    if (strlen(v) > max)
+        goto refuse;
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || *p == ':')
+            goto refuse;
+    return v;
+refuse:
+    rg_warn("openid autocreate: claim '%s' not stored (too long or unsafe characters)", name);
+    return NULL;
+}
+
+struct autocreate {
+    const char *userid;
+    const json_t *claims;
+};
+
+static rg_err do_autocreate(struct rg_usercfg *cfg, void *ctx, struct rg_msg *msg)
+{
+    struct autocreate *a = ctx;
+    struct rg_params opts;
+    const char *email = storable(a->claims, "email", RG_USER_EMAIL_MAX);
+    const char *first = storable(a->claims, "given_name", RG_USER_NAME_MAX);
+    const char *last = storable(a->claims, "family_name", RG_USER_NAME_MAX);
+    rg_err e;
+
+    if (rg_usercfg_user(cfg, a->userid))
+        return rg_fail(msg, RG_ERR_EXISTS, "user '%s' already exists", a->userid);
+    rg_params_init(&opts);
+    e = rg_params_add(&opts, "enable", "1");
+    if (!e && email)
+        e = rg_params_add(&opts, "email", email);
+    if (!e && first)
+        e = rg_params_add(&opts, "firstname", first);
+    if (!e && last)
+        e = rg_params_add(&opts, "lastname", last);
+    if (!e)
+        e = rg_usercfg_user_add(cfg, a->userid, &opts, msg);
+    rg_params_free(&opts);
+    return e;
+}
+
+static void login_failed(struct rg_call *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void login_failed(struct rg_call *c, const char *fmt, ...)
+{
+    char text[RG_MSG_MAX + 128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    rg_info("openid authentication failure; rhost=%s msg=%s", c->req->remote_ip, text);
+    rg_reply_auth_failure(c);
+}
+
+void rg_h_openid_login(struct rg_call *c)
+{
+    const char *state = rg_http_param(c->req, "state");
+    const char *code = rg_http_param(c->req, "code");
+    const char *redirect = rg_http_param(c->req, "redirect-url");
+    struct rg_oidc_pending pending;
+    const struct rg_realm *r;
+    const struct rg_snapshot *fresh = NULL;
+    struct rg_oidc_realm rp;
+    struct rg_msg msg = {{0}};
+    char userid[RG_USERID_MAX + RG_REALMID_MAX + 8];
+    char *name = NULL;
+    json_t *claims = NULL;
+    rg_err e;
+
+    memset(&pending, 0, sizeof pending);
+    if (!state || !code || !redirect || strlen(state) > STATE_PARAM_MAX ||
+        strlen(code) > CODE_PARAM_MAX || strlen(redirect) > REDIRECT_PARAM_MAX) {
+        login_failed(c, "missing or oversized parameter");
+        return;
+    }
+    e = rg_oidc_take_pending(c->api->oidc, state, &pending, &msg);
+    if (e) {
+        login_failed(c, "%s", msg.text[0] ? msg.text : "no openid auth state found");
+        return;
+    }
+    r = rg_domains_find(&c->snap->domains, pending.realm);
+    if (!r || strcmp(r->type, "openid") != 0) {
+        login_failed(c, "realm '%s' no longer exists or is not an openid realm",
+                     pending.realm);
+        goto out;
+    }
+    realm_to_rp(r, &rp);
+    e = rg_oidc_finish(c->api->oidc, &rp, &pending, code, redirect, &claims, &msg);
+    if (e) {
+        login_failed(c, "realm '%s': %s", r->id, msg.text);
+        goto out;
+    }
+    e = rg_oidc_claim_username(claims, r->username_claim, &name, &msg);
+    if (e) {
+        login_failed(c, "realm '%s': %s", r->id, msg.text);
+        goto out;
+    }
+    if ((size_t)snprintf(userid, sizeof userid, "%s@%s", name, r->id) >= sizeof userid ||
+        !rg_userid_check(userid)) {
+        login_failed(c, "realm '%s': user name from claim is not a valid user id "
+                        "(length 3-64, no whitespace, ':' or '/'): '%.80s'", r->id, name);
+        goto out;
+    }
+    if (r->autocreate == 1 && !rg_usercfg_user(&c->snap->users, userid)) {
+        struct autocreate a = {userid, claims};
+        e = rg_store_update_usercfg(c->api->store, do_autocreate, &a, &msg);
+        if (e && e != RG_ERR_EXISTS) {
+            login_failed(c, "autocreate of '%s' failed: %s", userid, msg.text);
+            goto out;
+        }
+        if (!e)
+            rg_info("openid: created user '%s' (realm '%s')", userid, r->id);
+    }
+    fresh = rg_store_acquire(c->api->store);
+    e = rg_usercfg_check_user(&fresh->users, userid, time(NULL), &msg);
+    if (e) {
+        login_failed(c, "%s", msg.text);
+        goto out;
+    }
+    rg_info("successful openid auth for user '%s'", userid);
+    rg_reply_login(c, fresh, userid);
+out:
+    if (fresh)
+        rg_store_release(fresh);
+    free(name);
+    json_decref(claims);
+    rg_oidc_pending_clear(&pending);
+}

@@ -1,0 +1,222 @@
+/* router.c — maps requests to GUI files and API handlers; authenticates API callers.
+ *
+ * Authentication (spec §4.4): the ticket comes from cookie PVEAuthCookie, else from the
+ * header "Authorization: PVEAuthCookie=<ticket>". A valid ticket names a user that must still
+ * exist, be enabled and not expired (checked on every request, so disabling a user ends their
+ * sessions at once). Non-GET requests authenticated by ticket must carry a valid
+ * CSRFPreventionToken header. Failures are 401 with the reason in the log. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "access/ticket.h"
+#include "api/assets.h"
+#include "api/call.h"
+#include "base/log.h"
+#include "base/mem.h"
+
+struct route {
+    const char *method;
+    const char *path;
+    void (*fn)(struct rg_call *c);
+    int needs_auth;
+};
+
+static const struct route routes[] = {
+    {"GET", "/access/domains", rg_h_domains, 0},
+    {"GET", "/access/ticket", rg_h_ticket_get, 0},
+    {"POST", "/access/ticket", rg_h_ticket_post, 0},
+    {"GET", "/access/permissions", rg_h_permissions, 1},
+    {"GET", "/access/acl", rg_h_acl_get, 1},
+    {"PUT", "/access/acl", rg_h_acl_put, 1},
+    {"GET", "/access/openid", rg_h_openid_index, 1},
+    {"POST", "/access/openid/auth-url", rg_h_openid_auth_url, 0},
+    {"POST", "/access/openid/login", rg_h_openid_login, 0},
+};
+
+static void reply_json(struct rg_call *c, int status, json_t *obj)
+{
+    char *text = json_dumps(obj, JSON_COMPACT);
+    if (!text) {
+        rg_http_respond(c->resp, 500, "text/plain", "out of memory\n", 14);
+    } else {
+        rg_http_respond(c->resp, status, "application/json;charset=UTF-8", text, strlen(text));
+        free(text);
+    }
+    json_decref(obj);
+}
+
+void rg_reply_data(struct rg_call *c, json_t *data)
+{
+    json_t *o = json_object();
+    if (c->extjs)
+        json_object_set_new(o, "success", json_integer(1));
+    json_object_set_new(o, "data", data ? data : json_null());
+    reply_json(c, 200, o);
+}
+
+void rg_reply_error(struct rg_call *c, int status, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    json_t *o = json_object();
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (c->extjs)
+        json_object_set_new(o, "success", json_integer(0));
+    json_object_set_new(o, "data", json_null());
+    json_object_set_new(o, "message", json_string(text));
+    reply_json(c, status, o);
+}
+
+void rg_reply_auth_failure(struct rg_call *c)
+{
+    rg_reply_error(c, 401, "authentication failure");
+}
+
+/* Finds the ticket in the cookie or the Authorization header; malloc'd or NULL. */
+static char *request_ticket(struct rg_http_request *req)
+{
+    const char *h;
+    char *t = rg_http_cookie(req, "PVEAuthCookie");
+    if (t)
+        return t;
+    h = rg_http_header(req, "Authorization");
+    if (h && strncmp(h, "PVEAuthCookie=", 14) == 0 && strlen(h + 14) <= RG_TICKET_MAX) {
+        char *out = NULL;
+        if (rg_url_decode(h + 14, strlen(h + 14), 0, &out) == RG_OK)
+            return out;
+    }
+    return NULL;
+}
+
+/* 0 = authenticated (c->userid set), else replied with 401. */
+static int authenticate(struct rg_call *c)
+{
+    struct rg_msg msg = {{0}};
+    char *ticket = request_ticket(c->req), *userid = NULL;
+    time_t now = time(NULL);
+    rg_err e;
+
+    if (!ticket) {
+        rg_reply_error(c, 401, "No ticket");
+        return -1;
+    }
+    e = rg_login_ticket_verify(c->snap->ticket_pub, ticket, now, &userid);
+    rg_free_secret(ticket);
+    if (e) {
+        rg_info("request %s %s refused: invalid ticket (%s); rhost=%s", c->req->method,
+                c->req->path, rg_err_str(e), c->req->remote_ip);
+        rg_reply_error(c, 401, "authentication failure");
+        return -1;
+    }
+    e = rg_usercfg_check_user(&c->snap->users, userid, now, &msg);
+    if (e) {
+        rg_info("request %s %s refused: %s; rhost=%s", c->req->method, c->req->path, msg.text,
+                c->req->remote_ip);
+        free(userid);
+        rg_reply_error(c, 401, "authentication failure");
+        return -1;
+    }
+    snprintf(c->userid, sizeof c->userid, "%s", userid);
+    free(userid);
+    if (strcmp(c->req->method, "GET") != 0) {
+        const char *tok = rg_http_header(c->req, "CSRFPreventionToken");
+        if (!tok || rg_csrf_token_verify(c->snap->csrf_secret, c->userid, tok, now) != RG_OK) {
+            rg_info("request %s %s by %s refused: invalid CSRF token; rhost=%s",
+                    c->req->method, c->req->path, c->userid, c->req->remote_ip);
+            rg_reply_error(c, 401, "Permission denied - invalid csrf token");
+            return -1;
+        }
+    }
+    c->authenticated = 1;
+    return 0;
+}
+
+static const char *mime_of(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    if (!dot)
+        return "application/octet-stream";
+    if (!strcmp(dot, ".html"))
+        return "text/html; charset=utf-8";
+    if (!strcmp(dot, ".js"))
+        return "text/javascript; charset=utf-8";
+    if (!strcmp(dot, ".css"))
+        return "text/css; charset=utf-8";
+    if (!strcmp(dot, ".svg"))
+        return "image/svg+xml";
+    if (!strcmp(dot, ".png"))
+        return "image/png";
+    if (!strcmp(dot, ".ico"))
+        return "image/x-icon";
+    return "application/octet-stream";
+}
+
+static void serve_asset(struct rg_http_request *req, struct rg_http_response *resp)
+{
+    const char *path = strcmp(req->path, "/") == 0 ? "/index.html" : req->path;
+
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+        rg_http_respond(resp, 405, "text/plain; charset=utf-8", "method not allowed\n", 19);
+        return;
+    }
+    for (const struct rg_asset *a = rg_assets; a->path; a++) {
+        if (strcmp(a->path, path) != 0)
+            continue;
+        rg_http_respond(resp, 200, mime_of(path), (const char *)a->data, a->len);
+        /* the GUI loads nothing from elsewhere; the OpenID code in the address bar must not
+         * leak through a Referer header */
+        rg_http_add_header(resp, "Content-Security-Policy",
+                           "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+                           "base-uri 'none'; form-action 'self'");
+        rg_http_add_header(resp, "X-Frame-Options", "DENY");
+        rg_http_add_header(resp, "Referrer-Policy", "no-referrer");
+        return;
+    }
+    rg_http_respond(resp, 404, "text/plain; charset=utf-8", "not found\n", 10);
+}
+
+void rg_api_handle(void *ctx, struct rg_http_request *req, struct rg_http_response *resp)
+{
+    struct rg_api *api = ctx;
+    struct rg_call c;
+    const struct route *r = NULL;
+    int path_known = 0;
+
+    memset(&c, 0, sizeof c);
+    c.api = api;
+    c.req = req;
+    c.resp = resp;
+    if (strncmp(req->path, "/api2/json/", 11) == 0) {
+        c.path = req->path + 10;
+    } else if (strncmp(req->path, "/api2/extjs/", 12) == 0) {
+        c.path = req->path + 11;
+        c.extjs = 1;
+    } else {
+        serve_asset(req, resp);
+        return;
+    }
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
+        if (strcmp(routes[i].path, c.path) != 0)
+            continue;
+        path_known = 1;
+        if (strcmp(routes[i].method, req->method) == 0) {
+            r = &routes[i];
+            break;
+        }
+    }
+    if (!r) {
+        rg_reply_error(&c, path_known ? 405 : 501, "Method '%s %s' not implemented",
+                       req->method, req->path);
+        return;
+    }
+    c.snap = rg_store_acquire(api->store);
+    if (!r->needs_auth || authenticate(&c) == 0)
+        r->fn(&c);
+    rg_store_release(c.snap);
+}

@@ -19,6 +19,7 @@
 
 #define RG_JWKS_MAX_KEYS 64
 #define RG_JWK_KID_MAX 256
+#define RG_JWKS_MAX_LEN (512 * 1024) /* bytes of JWKS text rg_jwks_parse accepts */
 
 enum rg_jwk_kty { RG_KTY_RSA = 1, RG_KTY_EC, RG_KTY_OKP, RG_KTY_OCT };
 
@@ -36,11 +37,13 @@ struct rg_jwks {
     size_t skipped;               /* entries that could not be used */
 };
 
-/* Parses one JWK object into *out (out->pkey owned by the caller; rg_jwk_clear frees it). */
+/* Parses one JWK object into *out (out->pkey owned by the caller; rg_jwk_clear frees it).
+ * A kid or alg with control characters, or longer than its field, is refused. */
 rg_err rg_jwk_from_json(const json_t *obj, struct rg_jwk *out, struct rg_msg *msg);
 void rg_jwk_clear(struct rg_jwk *k);
 
-/* Parses a JWKS document ({"keys":[...]}, at most max_len bytes of text). */
+/* Parses a JWKS document ({"keys":[...]}, at most RG_JWKS_MAX_LEN bytes of text, else
+ * RG_ERR_LIMIT). On error *out is empty (nothing to free); on success free with rg_jwks_free. */
 rg_err rg_jwks_parse(const char *text, size_t len, struct rg_jwks *out, struct rg_msg *msg);
 void rg_jwks_free(struct rg_jwks *set);
 /* The key with this kid (exact match), or NULL. */

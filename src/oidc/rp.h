@@ -1,0 +1,120 @@
+/* rp.h — the OpenID Connect relying party (authorization code flow + PKCE) for one login
+ * realm; the API the server's /access/openid/{auth-url,login} endpoints use.
+ *
+ * Flow: rg_oidc_auth_url stores a pending login (pending.h) and returns the provider URL;
+ * the callback's state is consumed with rg_oidc_take_pending (single use, even when the
+ * login then fails); rg_oidc_finish exchanges the code, verifies the ID token and returns
+ * its claims (merged with userinfo when the realm asks for it); rg_oidc_claim_username
+ * derives the user name the Proxmox way.
+ *
+ * What is refused, and where (every failure returns an error and a msg naming the realm and
+ * the check, for the server log; the client is only told "authentication failure"):
+ *   - provider metadata (provider.h): issuer mismatch, missing/insecure endpoints;
+ *   - redirect_url: longer than 255, not an absolute http(s) URL, with fragment, user info,
+ *     whitespace or control characters; at finish it must equal the pending one byte for byte;
+ *   - code: empty, longer than 4096, or bytes outside printable ASCII;
+ *   - token response: non-200 (the provider's error, error_description's first line,
+ *     error_codes and trace_id are logged), non-JSON, larger than 1 MiB, no id_token;
+ *   - ID token: JWS checks (jose/jws.h) with the provider's advertised algorithms minus
+ *     "none" (HS* only if advertised AND a client key exists, the key being the secret),
+ *     header typ other than JWT, cty present; unknown kid -> one throttled JWKS refetch,
+ *     then retry; then the claim checks of idtoken.h with the pending nonce (leeway 120 s,
+ *     iat at most 24 h old). After a rejected ID token no further request goes to the
+ *     provider;
+ *   - userinfo (only with query_userinfo and an advertised userinfo_endpoint): non-200,
+ *     not a JSON object, > 256 KiB, or a `sub` different from the ID token's -> login fails.
+ * Secrets (client key, code, PKCE verifier, tokens, nonce) never appear in messages or logs.
+ *
+ * Thread safety: struct rg_oidc may be shared by all worker threads (the provider cache
+ * locks internally; pending logins are files with atomic claims).
+ * Ownership: strings in struct rg_oidc_realm are borrowed for the call. *url_out and
+ * *username out are malloc'd (free()); *claims_out is a new jansson reference
+ * (json_decref); struct rg_oidc_pending members are freed by rg_oidc_pending_clear. */
+#ifndef RG_OIDC_RP_H
+#define RG_OIDC_RP_H
+
+#include <jansson.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "oidc/pending.h"
+#include "oidc/provider.h"
+
+#define RG_OIDC_REDIRECT_MAX 255
+#define RG_OIDC_CODE_MAX 4096
+#define RG_OIDC_TOKEN_RESPONSE_MAX (1024 * 1024)
+#define RG_OIDC_USERINFO_MAX (256 * 1024)
+#define RG_OIDC_LEEWAY 120
+#define RG_OIDC_MAX_IAT_AGE 86400
+#define RG_OIDC_DEFAULT_SCOPES "email profile"
+
+struct rg_oidc_realm {          /* filled by the caller from domains.cfg; strings borrowed */
+    const char *realm;          /* realm id */
+    const char *issuer_url;
+    const char *client_id;
+    const char *client_key;     /* NULL = public client (client_id in body) */
+    const char *scopes;         /* NULL -> "email profile"; Proxmox split_list: ',' ';' whitespace */
+    const char *prompt;         /* NULL = not sent */
+    const char *acr_values;     /* NULL = not sent; split_list, sent space-joined */
+    const char *audiences;      /* NULL = none; split_list */
+    int query_userinfo;         /* 1 = call userinfo and merge */
+};
+
+struct rg_oidc;                 /* RP context: provider cache + pending dir; thread-safe */
+
+rg_err rg_oidc_new(const char *pending_dir, struct rg_oidc **out);
+void rg_oidc_free(struct rg_oidc *rp);
+/* TLS trust for provider requests: a PEM bundle instead of the system store (tests, private
+ * CAs). Call before the first request; NULL restores the system store. */
+rg_err rg_oidc_set_ca_file(struct rg_oidc *rp, const char *ca_file);
+/* The provider cache (for tests and diagnostics). */
+struct rg_oidc_cache *rg_oidc_cache(struct rg_oidc *rp);
+
+/* Builds the authorization URL and stores the pending login. */
+rg_err rg_oidc_auth_url(struct rg_oidc *rp, const struct rg_oidc_realm *realm,
+                        const char *redirect_url, char **url_out, struct rg_msg *msg);
+
+/* struct rg_oidc_pending { char realm[33]; char *nonce; char *pkce_verifier;
+ *                          char *redirect_url; time_t ctime; }  -- see pending.h */
+
+/* Consumes the pending login for state (single use). */
+rg_err rg_oidc_take_pending(struct rg_oidc *rp, const char *state, struct rg_oidc_pending *out,
+                            struct rg_msg *msg);
+/* void rg_oidc_pending_clear(struct rg_oidc_pending *p);  wipes + frees members (pending.h) */
+
+/* Exchanges code, verifies the ID token, optionally merges userinfo. On success *claims_out
+ * is a new json object (ID-token claims; userinfo fills only claims that are missing/null;
+ * userinfo `sub` must equal the ID token `sub`, else refuse). redirect_url must equal the
+ * pending one byte for byte. */
+rg_err rg_oidc_finish(struct rg_oidc *rp, const struct rg_oidc_realm *realm,
+                      const struct rg_oidc_pending *pending, const char *code,
+                      const char *redirect_url, json_t **claims_out, struct rg_msg *msg);
+
+/* Username claim per Proxmox: NULL/empty -> "sub"; if the claim exists (string) use it; else
+ * alias "subject" -> sub, "username" -> preferred_username; else error
+ * "missing configured claim '<name>' in returned info object". A claim present with a
+ * non-string value is an error too. */
+rg_err rg_oidc_claim_username(const json_t *claims, const char *username_claim, char **out,
+                              struct rg_msg *msg);
+
+/* ---- building blocks, exposed for unit tests ---- */
+
+/* Proxmox split_list: NUL-free text, ',' and ';' count as whitespace, empty items dropped.
+ * Returns a malloc'd NULL-terminated array of malloc'd strings (free with
+ * rg_oidc_strv_free); at most 64 items (RG_ERR_LIMIT beyond). */
+rg_err rg_oidc_split_list(const char *text, char ***out);
+void rg_oidc_strv_free(char **v);
+
+/* 1 when redirect_url is acceptable (see above). */
+int rg_oidc_redirect_url_valid(const char *redirect_url);
+
+/* The authorization URL from loaded metadata and the login's random values. */
+rg_err rg_oidc_build_auth_url(const struct rg_oidc_discovery *disc,
+                              const struct rg_oidc_realm *realm, const char *redirect_url,
+                              const char *state, const char *nonce, const char *code_challenge,
+                              char **url_out, struct rg_msg *msg);
+
+/* base64url(SHA-256(verifier)) (RFC 7636 §4.2); malloc'd, NULL on failure. */
+char *rg_oidc_pkce_challenge(const char *verifier);
+
+#endif

@@ -152,39 +152,22 @@ void rg_h_acl_get(struct rg_call *c)
     rg_reply_data(c, list);
 }
 
-struct acl_change {
-    const char *path, *roles, *users, *groups, *tokens;
-    int propagate, remove;
-};
-
-static rg_err apply_acl(struct rg_usercfg *cfg, void *ctx, struct rg_msg *msg)
-{
-    struct acl_change *a = ctx;
-    return rg_usercfg_acl_change(cfg, a->path, a->roles, a->users, a->groups, a->tokens,
-                                 a->propagate, a->remove, msg);
-}
-
 void rg_h_acl_put(struct rg_call *c)
 {
-    struct acl_change a;
+    const char *path = rg_http_param(c->req, "path");
+    const char *roles = rg_http_param(c->req, "roles");
     const char *prop = rg_http_param(c->req, "propagate");
     const char *del = rg_http_param(c->req, "delete");
     char norm[RG_ACL_PATH_MAX + 1];
     struct rg_msg msg = {{0}};
     rg_err e;
 
-    a.path = rg_http_param(c->req, "path");
-    a.roles = rg_http_param(c->req, "roles");
-    a.users = rg_http_param(c->req, "users");
-    a.groups = rg_http_param(c->req, "groups");
-    a.tokens = rg_http_param(c->req, "tokens");
-    a.propagate = !prop || strcmp(prop, "0") != 0;
-    a.remove = del && strcmp(del, "0") != 0 && *del;
-    if (!a.path || !a.roles) {
+    int remove = del && *del && strcmp(del, "0") != 0;
+    if (!path || !roles) {
         rg_reply_error(c, 400, "parameter verification failed: path and roles are required");
         return;
     }
-    if (rg_path_normalize(a.path, norm)) {
+    if (rg_path_normalize(path, norm)) {
         rg_reply_error(c, 400, "parameter verification failed: path: invalid ACL path");
         return;
     }
@@ -195,12 +178,14 @@ void rg_h_acl_put(struct rg_call *c)
         rg_reply_error(c, 403, "Permission check failed (%s, Permissions.Modify)", norm);
         return;
     }
-    e = rg_store_update_usercfg(c->api->store, apply_acl, &a, &msg);
+    e = rg_store_acl_change(c->api->store, norm, roles, rg_http_param(c->req, "users"),
+                            rg_http_param(c->req, "groups"), rg_http_param(c->req, "tokens"),
+                            !prop || strcmp(prop, "0") != 0, remove, &msg);
     if (e) {
         rg_reply_error(c, e == RG_ERR_BUSY ? 503 : 400, "%s",
                        msg.text[0] ? msg.text : rg_err_str(e));
         return;
     }
-    rg_info("ACL %s on %s by %s", a.remove ? "removed" : "updated", norm, c->userid);
+    rg_info("ACL %s on %s by %s", remove ? "removed" : "updated", norm, c->userid);
     rg_reply_data(c, NULL);
 }

@@ -1,0 +1,136 @@
+/* `realmgate realm add|modify|delete|list` — realms in domains.cfg (pveum realm ...). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct cli_opt openid_opts[] = {
+    {"type", CLI_OPT_VALUE},          {"issuer-url", CLI_OPT_VALUE},
+    {"client-id", CLI_OPT_VALUE},     {"client-key", CLI_OPT_VALUE},
+    {"autocreate", CLI_OPT_BOOL},     {"default", CLI_OPT_BOOL},
+    {"comment", CLI_OPT_VALUE},       {"username-claim", CLI_OPT_VALUE},
+    {"scopes", CLI_OPT_VALUE},        {"prompt", CLI_OPT_VALUE},
+    {"acr-values", CLI_OPT_VALUE},    {"audiences", CLI_OPT_VALUE},
+    {"groups-claim", CLI_OPT_VALUE},  {"groups-autocreate", CLI_OPT_BOOL},
+    {"groups-overwrite", CLI_OPT_BOOL}, {"query-userinfo", CLI_OPT_BOOL},
+    {"tfa", CLI_OPT_VALUE},           {"delete", CLI_OPT_VALUE},
+    {"digest", CLI_OPT_VALUE},        {NULL, 0},
+};
+
+static const char *const realm_pos[] = {"realm"};
+
+struct realm_ctx {
+    const char *id;
+    const char *type;
+    const struct rg_params *opts;
+    const char *delete_list;
+    const char *digest;
+    int op; /* 0 add, 1 modify, 2 delete */
+};
+
+static rg_err realm_apply(struct rg_domains *d, void *ctx, struct rg_msg *msg)
+{
+    struct realm_ctx *c = ctx;
+
+    if (c->digest && strcmp(c->digest, d->digest) != 0)
+        return rg_fail(msg, RG_ERR_CONFIG, "detected modified configuration - file changed by "
+                                           "another user? Try again.");
+    switch (c->op) {
+    case 0:
+        return rg_domains_add(d, c->id, c->type, c->opts, msg);
+    case 1:
+        return rg_domains_modify(d, c->id, c->opts, c->delete_list, msg);
+    default:
+        return rg_domains_delete(d, c->id, msg);
+    }
+}
+
+static int realm_list(const struct cli_args *a, struct rg_store *st)
+{
+    static const char *const cols[] = {"realm", "type", "comment", "default", NULL};
+    const struct rg_snapshot *s = rg_store_acquire(st);
+    json_t *rows = json_array();
+
+    (void)a;
+    for (size_t i = 0; i < s->domains.n; i++) {
+        const struct rg_realm *r = &s->domains.realms[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "realm", json_string(r->id));
+        json_object_set_new(o, "type", json_string(r->type));
+        if (r->comment)
+            json_object_set_new(o, "comment", json_string(r->comment));
+        if (r->is_default == 1)
+            json_object_set_new(o, "default", json_integer(1));
+        json_array_append_new(rows, o);
+    }
+    rg_store_release(s);
+    cli_print_table(rows, cols, a->format);
+    json_decref(rows);
+    return CLI_EXIT_OK;
+}
+
+int cli_realm(int argc, char **argv, const char *config_dir)
+{
+    static const char usage[] =
+        "realmgate realm add <realm> --type openid --issuer-url URL --client-id ID [options]\n"
+        "       realmgate realm modify <realm> [options] [--delete key,...]\n"
+        "       realmgate realm delete <realm>\n"
+        "       realmgate realm list [--output-format text|json|json-pretty]";
+    struct cli_args a;
+    struct realm_ctx c = {0};
+    struct rg_store *st;
+    struct rg_msg msg = {{0}};
+    int rc;
+    rg_err e;
+
+    if (argc < 1) {
+        fprintf(stderr, "usage: %s\n", usage);
+        return CLI_EXIT_USAGE;
+    }
+    if (!strcmp(argv[0], "list"))
+        rc = cli_parse(argc - 1, argv + 1, NULL, 1, 0, NULL, usage, &a);
+    else if (!strcmp(argv[0], "add") || !strcmp(argv[0], "modify"))
+        rc = cli_parse(argc - 1, argv + 1, openid_opts, 0, 1, realm_pos, usage, &a);
+    else if (!strcmp(argv[0], "delete"))
+        rc = cli_parse(argc - 1, argv + 1, NULL, 0, 1, realm_pos, usage, &a);
+    else {
+        fprintf(stderr, "unknown command 'realm %s'\nusage: %s\n", argv[0], usage);
+        return CLI_EXIT_USAGE;
+    }
+    if (rc)
+        return rc;
+    if (!strcmp(argv[0], "add") && !rg_params_get(&a.opts, "type")) {
+        cli_args_free(&a);
+        fprintf(stderr, "missing option --type\nusage: %s\n", usage);
+        return CLI_EXIT_USAGE;
+    }
+    if (!strcmp(argv[0], "add") && rg_params_get(&a.opts, "delete")) {
+        cli_args_free(&a);
+        fprintf(stderr, "option --delete is only valid for 'realm modify'\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (!strcmp(argv[0], "modify") && rg_params_get(&a.opts, "type")) {
+        cli_args_free(&a);
+        fprintf(stderr, "the realm type cannot be changed\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (!(st = cli_open_store(config_dir))) {
+        cli_args_free(&a);
+        return CLI_EXIT_FAIL;
+    }
+    if (!strcmp(argv[0], "list")) {
+        rc = realm_list(&a, st);
+    } else {
+        c.id = a.pos[0];
+        c.type = rg_params_get(&a.opts, "type");
+        c.opts = &a.opts;
+        c.delete_list = rg_params_get(&a.opts, "delete");
+        c.digest = rg_params_get(&a.opts, "digest");
+        c.op = !strcmp(argv[0], "add") ? 0 : !strcmp(argv[0], "modify") ? 1 : 2;
+        e = rg_store_update_domains(st, realm_apply, &c, &msg);
+        rc = e ? cli_fail(e, &msg) : CLI_EXIT_OK;
+    }
+    rg_store_close(st);
+    cli_args_free(&a);
+    return rc;
+}

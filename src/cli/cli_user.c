@@ -1,0 +1,413 @@
+/* `realmgate user ...`, `realmgate passwd`, `realmgate group ...` (pveum user/passwd/group). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "access/perm.h"
+#include "base/mem.h"
+#include "cli/cli.h"
+
+#define PW_MIN 8
+#define PW_MAX 64
+
+static const struct cli_opt user_opts[] = {
+    {"password", CLI_OPT_VALUE}, {"enable", CLI_OPT_BOOL},    {"email", CLI_OPT_VALUE},
+    {"firstname", CLI_OPT_VALUE}, {"lastname", CLI_OPT_VALUE}, {"comment", CLI_OPT_VALUE},
+    {"groups", CLI_OPT_VALUE},   {"expire", CLI_OPT_VALUE},   {"keys", CLI_OPT_VALUE},
+    {NULL, 0},
+};
+
+static const struct cli_opt user_modify_opts[] = {
+    {"enable", CLI_OPT_BOOL},    {"email", CLI_OPT_VALUE},   {"firstname", CLI_OPT_VALUE},
+    {"lastname", CLI_OPT_VALUE}, {"comment", CLI_OPT_VALUE}, {"groups", CLI_OPT_VALUE},
+    {"expire", CLI_OPT_VALUE},   {"keys", CLI_OPT_VALUE},    {"append", CLI_OPT_BOOL},
+    {NULL, 0},
+};
+
+static const struct cli_opt path_opt[] = {{"path", CLI_OPT_VALUE}, {NULL, 0}};
+static const struct cli_opt comment_opt[] = {{"comment", CLI_OPT_VALUE}, {NULL, 0}};
+static const char *const user_pos[] = {"userid"};
+static const char *const group_pos[] = {"groupid"};
+
+static int password_length_ok(const char *pw)
+{
+    size_t n = strlen(pw);
+    if (n < PW_MIN || n > PW_MAX) {
+        fprintf(stderr, "password must be %d to %d characters long\n", PW_MIN, PW_MAX);
+        return 0;
+    }
+    return 1;
+}
+
+/* The realm of userid must exist; with a password it must be able to store one. */
+static rg_err check_realm(struct rg_store *st, const char *userid, int with_password,
+                          struct rg_msg *msg)
+{
+    char name[RG_USERID_MAX + 1], realm[RG_REALMID_MAX + 1];
+    const struct rg_snapshot *s;
+    const struct rg_realm *r;
+    rg_err e = RG_OK;
+
+    if (rg_userid_split(userid, name, realm) != RG_OK)
+        return rg_fail(msg, RG_ERR_INVALID, "invalid user id '%.64s'", userid);
+    s = rg_store_acquire(st);
+    r = rg_domains_find(&s->domains, realm);
+    if (!r)
+        e = rg_fail(msg, RG_ERR_NOTFOUND, "domain '%s' does not exist", realm);
+    else if (with_password && strcmp(r->type, "pve"))
+        e = rg_fail(msg, RG_ERR_CONFIG, "can't set password on auth type '%s'", r->type);
+    rg_store_release(s);
+    return e;
+}
+
+struct user_ctx {
+    const char *id;
+    const struct rg_params *opts;
+    int op; /* 0 add, 1 modify, 2 delete */
+};
+
+static rg_err user_apply(struct rg_usercfg *cfg, void *ctx, struct rg_msg *msg)
+{
+    struct user_ctx *c = ctx;
+
+    switch (c->op) {
+    case 0:
+        return rg_usercfg_user_add(cfg, c->id, c->opts, msg);
+    case 1:
+        return rg_usercfg_user_modify(cfg, c->id, c->opts, msg);
+    default:
+        return rg_usercfg_user_delete(cfg, c->id, msg);
+    }
+}
+
+static void set_str(json_t *o, const char *k, const char *v)
+{
+    if (v && v[0])
+        json_object_set_new(o, k, json_string(v));
+}
+
+static int user_list(const struct cli_args *a, struct rg_store *st)
+{
+    static const char *const cols[] = {"userid", "enable", "expire", "realm-type", "firstname",
+                                       "lastname", "email", "groups", "comment", NULL};
+    const struct rg_snapshot *s = rg_store_acquire(st);
+    json_t *rows = json_array();
+
+    for (size_t i = 0; i < s->users.nusers; i++) {
+        const struct rg_user *u = &s->users.users[i];
+        char name[RG_USERID_MAX + 1], realm[RG_REALMID_MAX + 1];
+        const struct rg_realm *r;
+        struct rg_strlist g;
+        json_t *o = json_object();
+
+        json_object_set_new(o, "userid", json_string(u->id));
+        json_object_set_new(o, "enable", json_integer(u->enable));
+        json_object_set_new(o, "expire", json_integer(u->expire));
+        if (rg_userid_split(u->id, name, realm) == RG_OK &&
+            (r = rg_domains_find(&s->domains, realm)))
+            json_object_set_new(o, "realm-type", json_string(r->type));
+        set_str(o, "firstname", u->firstname);
+        set_str(o, "lastname", u->lastname);
+        set_str(o, "email", u->email);
+        set_str(o, "comment", u->comment);
+        if (rg_usercfg_user_groups(&s->users, u->id, &g) == RG_OK) {
+            struct rg_buf b;
+            rg_buf_init(&b, 1 << 20);
+            for (size_t k = 0; k < g.n; k++)
+                rg_buf_appendf(&b, "%s%s", k ? "," : "", g.items[k]);
+            set_str(o, "groups", b.data);
+            rg_buf_free(&b);
+            rg_strlist_free(&g);
+        }
+        json_array_append_new(rows, o);
+    }
+    rg_store_release(s);
+    cli_print_table(rows, cols, a->format);
+    json_decref(rows);
+    return CLI_EXIT_OK;
+}
+
+static int user_permissions(const struct cli_args *a, struct rg_store *st)
+{
+    const struct rg_snapshot *s = rg_store_acquire(st);
+    const char *path = rg_params_get(&a->opts, "path");
+    json_t *res = NULL;
+    rg_err e;
+
+    if (!rg_userid_check(a->pos[0]) && !rg_tokenid_check(a->pos[0])) {
+        rg_store_release(s);
+        fprintf(stderr, "invalid user or token id '%.64s'\n", a->pos[0]);
+        return CLI_EXIT_FAIL;
+    }
+    e = path ? rg_perm_path_json(&s->users, a->pos[0], path, &res)
+             : rg_perm_all(&s->users, a->pos[0], &res);
+    rg_store_release(s);
+    if (e) {
+        fprintf(stderr, "%s\n", e == RG_ERR_INVALID ? "invalid path" : rg_err_str(e));
+        return CLI_EXIT_FAIL;
+    }
+    if (a->format == CLI_FMT_TEXT) {
+        const char *p;
+        json_t *privs;
+        json_object_foreach(res, p, privs)
+        {
+            const char *priv;
+            json_t *prop;
+            printf("%s\n", p);
+            json_object_foreach(privs, priv, prop)
+                printf("\t%s (%lld)\n", priv, (long long)json_integer_value(prop));
+        }
+    } else {
+        cli_print_json(res, a->format);
+    }
+    json_decref(res);
+    return CLI_EXIT_OK;
+}
+
+int cli_user(int argc, char **argv, const char *config_dir)
+{
+    static const char usage[] =
+        "realmgate user add <userid> [--password P] [--enable 0|1] [--email E] "
+        "[--firstname F] [--lastname L] [--comment C] [--groups g1,g2] [--expire N]\n"
+        "       realmgate user modify <userid> [options] [--append 1 --groups g]\n"
+        "       realmgate user delete <userid>\n"
+        "       realmgate user list [--output-format text|json|json-pretty]\n"
+        "       realmgate user permissions <userid> [--path P] [--output-format ...]";
+    const char *cmd = argc > 0 ? argv[0] : "";
+    struct cli_args a;
+    struct user_ctx c = {0};
+    struct rg_store *st;
+    struct rg_msg msg = {{0}};
+    const char *pw;
+    int rc;
+    rg_err e;
+
+    if (!strcmp(cmd, "add"))
+        rc = cli_parse(argc - 1, argv + 1, user_opts, 0, 1, user_pos, usage, &a);
+    else if (!strcmp(cmd, "modify"))
+        rc = cli_parse(argc - 1, argv + 1, user_modify_opts, 0, 1, user_pos, usage, &a);
+    else if (!strcmp(cmd, "delete"))
+        rc = cli_parse(argc - 1, argv + 1, NULL, 0, 1, user_pos, usage, &a);
+    else if (!strcmp(cmd, "list"))
+        rc = cli_parse(argc - 1, argv + 1, NULL, 1, 0, NULL, usage, &a);
+    else if (!strcmp(cmd, "permissions"))
+        rc = cli_parse(argc - 1, argv + 1, path_opt, 1, 1, user_pos, usage, &a);
+    else {
+        fprintf(stderr, "unknown command 'user %s'\nusage: %s\n", cmd, usage);
+        return CLI_EXIT_USAGE;
+    }
+    if (rc)
+        return rc;
+    pw = rg_params_get(&a.opts, "password");
+    if (pw && !password_length_ok(pw)) {
+        cli_args_free(&a);
+        return CLI_EXIT_FAIL;
+    }
+    if (!(st = cli_open_store(config_dir))) {
+        cli_args_free(&a);
+        return CLI_EXIT_FAIL;
+    }
+    if (!strcmp(cmd, "list")) {
+        rc = user_list(&a, st);
+    } else if (!strcmp(cmd, "permissions")) {
+        rc = user_permissions(&a, st);
+    } else {
+        c.id = a.pos[0];
+        c.opts = &a.opts;
+        c.op = !strcmp(cmd, "add") ? 0 : !strcmp(cmd, "modify") ? 1 : 2;
+        e = c.op == 0 ? check_realm(st, c.id, pw != NULL, &msg) : RG_OK;
+        if (!e)
+            e = rg_store_update_usercfg(st, user_apply, &c, &msg);
+        if (!e && pw)
+            e = rg_store_set_password(st, c.id, pw, &msg);
+        if (!e && c.op == 2)
+            e = rg_store_delete_password(st, c.id, &msg);
+        rc = e ? cli_fail(e, &msg) : CLI_EXIT_OK;
+    }
+    rg_store_close(st);
+    cli_args_free(&a);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- passwd */
+
+/* Reads one line from stdin into buf (without the newline); echo off on a terminal. */
+static int read_secret_line(const char *prompt, char *buf, size_t size)
+{
+    struct termios old, quiet;
+    int tty = isatty(STDIN_FILENO), restored = 0;
+    size_t n;
+
+    if (tty) {
+        fputs(prompt, stderr);
+        fflush(stderr);
+        if (tcgetattr(STDIN_FILENO, &old) == 0) {
+            quiet = old;
+            quiet.c_lflag &= ~(tcflag_t)ECHO;
+            tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+            restored = 1;
+        }
+    }
+    if (!fgets(buf, (int)size, stdin))
+        buf[0] = '\0';
+    if (restored) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    }
+    n = strlen(buf);
+    if (n == size - 1 && buf[n - 1] != '\n')
+        return -1; /* longer than any password we accept */
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    return 0;
+}
+
+int cli_passwd(int argc, char **argv, const char *config_dir)
+{
+    static const char usage[] = "realmgate passwd <userid>   (new password on stdin)";
+    char pw1[256], pw2[256];
+    struct cli_args a;
+    struct rg_store *st;
+    struct rg_msg msg = {{0}};
+    const struct rg_snapshot *s;
+    int rc = CLI_EXIT_OK, exists;
+    rg_err e;
+
+    if ((rc = cli_parse(argc, argv, NULL, 0, 1, user_pos, usage, &a)))
+        return rc;
+    if (!(st = cli_open_store(config_dir))) {
+        cli_args_free(&a);
+        return CLI_EXIT_FAIL;
+    }
+    s = rg_store_acquire(st);
+    exists = rg_usercfg_user(&s->users, a.pos[0]) != NULL;
+    rg_store_release(s);
+    if (!exists) {
+        fprintf(stderr, "no such user ('%.64s')\n", a.pos[0]);
+        rc = CLI_EXIT_FAIL;
+        goto out;
+    }
+    if ((e = check_realm(st, a.pos[0], 1, &msg))) {
+        rc = cli_fail(e, &msg);
+        goto out;
+    }
+    if (read_secret_line("Enter new password: ", pw1, sizeof pw1) != 0) {
+        fprintf(stderr, "password too long\n");
+        rc = CLI_EXIT_FAIL;
+        goto out;
+    }
+    if (isatty(STDIN_FILENO)) {
+        if (read_secret_line("Retype new password: ", pw2, sizeof pw2) != 0 ||
+            !rg_ct_streq(pw1, pw2)) {
+            fprintf(stderr, "passwords do not match\n");
+            rc = CLI_EXIT_FAIL;
+            goto out;
+        }
+    }
+    if (!password_length_ok(pw1)) {
+        rc = CLI_EXIT_FAIL;
+        goto out;
+    }
+    if ((e = rg_store_set_password(st, a.pos[0], pw1, &msg)))
+        rc = cli_fail(e, &msg);
+out:
+    rg_wipe(pw1, sizeof pw1);
+    rg_wipe(pw2, sizeof pw2);
+    rg_store_close(st);
+    cli_args_free(&a);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- groups */
+
+struct group_ctx {
+    const char *id;
+    const char *comment;
+    int op; /* 0 add, 1 modify, 2 delete */
+};
+
+static rg_err group_apply(struct rg_usercfg *cfg, void *ctx, struct rg_msg *msg)
+{
+    struct group_ctx *c = ctx;
+
+    switch (c->op) {
+    case 0:
+        return rg_usercfg_group_add(cfg, c->id, c->comment, msg);
+    case 1:
+        return rg_usercfg_group_set_comment(cfg, c->id, c->comment ? c->comment : "", msg);
+    default:
+        return rg_usercfg_group_delete(cfg, c->id, msg);
+    }
+}
+
+static int group_list(const struct cli_args *a, struct rg_store *st)
+{
+    static const char *const cols[] = {"groupid", "users", "comment", NULL};
+    const struct rg_snapshot *s = rg_store_acquire(st);
+    json_t *rows = json_array();
+
+    for (size_t i = 0; i < s->users.ngroups; i++) {
+        const struct rg_group *g = &s->users.groups[i];
+        json_t *o = json_object();
+        struct rg_buf b;
+
+        json_object_set_new(o, "groupid", json_string(g->id));
+        rg_buf_init(&b, 1 << 20);
+        for (size_t k = 0; k < g->members.n; k++)
+            rg_buf_appendf(&b, "%s%s", k ? "," : "", g->members.items[k]);
+        set_str(o, "users", b.data);
+        rg_buf_free(&b);
+        set_str(o, "comment", g->comment);
+        json_array_append_new(rows, o);
+    }
+    rg_store_release(s);
+    cli_print_table(rows, cols, a->format);
+    json_decref(rows);
+    return CLI_EXIT_OK;
+}
+
+int cli_group(int argc, char **argv, const char *config_dir)
+{
+    static const char usage[] = "realmgate group add <groupid> [--comment C]\n"
+                                "       realmgate group modify <groupid> --comment C\n"
+                                "       realmgate group delete <groupid>\n"
+                                "       realmgate group list [--output-format ...]";
+    const char *cmd = argc > 0 ? argv[0] : "";
+    struct cli_args a;
+    struct group_ctx c = {0};
+    struct rg_store *st;
+    struct rg_msg msg = {{0}};
+    int rc;
+    rg_err e;
+
+    if (!strcmp(cmd, "add") || !strcmp(cmd, "modify"))
+        rc = cli_parse(argc - 1, argv + 1, comment_opt, 0, 1, group_pos, usage, &a);
+    else if (!strcmp(cmd, "delete"))
+        rc = cli_parse(argc - 1, argv + 1, NULL, 0, 1, group_pos, usage, &a);
+    else if (!strcmp(cmd, "list"))
+        rc = cli_parse(argc - 1, argv + 1, NULL, 1, 0, NULL, usage, &a);
+    else {
+        fprintf(stderr, "unknown command 'group %s'\nusage: %s\n", cmd, usage);
+        return CLI_EXIT_USAGE;
+    }
+    if (rc)
+        return rc;
+    if (!(st = cli_open_store(config_dir))) {
+        cli_args_free(&a);
+        return CLI_EXIT_FAIL;
+    }
+    if (!strcmp(cmd, "list")) {
+        rc = group_list(&a, st);
+    } else {
+        c.id = a.pos[0];
+        c.comment = rg_params_get(&a.opts, "comment");
+        c.op = !strcmp(cmd, "add") ? 0 : !strcmp(cmd, "modify") ? 1 : 2;
+        e = rg_store_update_usercfg(st, group_apply, &c, &msg);
+        rc = e ? cli_fail(e, &msg) : CLI_EXIT_OK;
+    }
+    rg_store_close(st);
+    cli_args_free(&a);
+    return rc;
+}

@@ -1,0 +1,967 @@
+/* main.c — realmgate-idp's command line: directory administration and `serve`.
+ *
+ * Every command validates its input before touching the state and explains a refusal on
+ * stderr (exit 1); a malformed command line is a usage error (exit 2). Commands that
+ * change the state hold the state directory's lock for the whole read-modify-write, so
+ * two commands (or a command and `serve`, which only reads) never lose an update. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/fsutil.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/rand.h"
+#include "http/server.h"
+#include "idp/check.h"
+#include "idp/cred.h"
+#include "idp/keys.h"
+#include "idp/model.h"
+#include "idp/store.h"
+#include "idp/web.h"
+
+#define EXIT_REFUSED 1
+#define EXIT_USAGE 2
+#define MAX_OPTS 300
+#define OPT_VALUE_MAX 4096
+
+static const char usage_text[] =
+    "usage: realmgate-idp [--state-dir DIR] <command> [options]\n"
+    "  (DIR may also come from REALMGATE_IDP_STATE)\n"
+    "\n"
+    "  tenant create --name NAME [--domain DOMAIN] [--id GUID]\n"
+    "  tenant list\n"
+    "  tenant key rotate --tenant T\n"
+    "  app register --tenant T --display-name NAME --redirect-uri URI [--redirect-uri URI...]\n"
+    "               [--client-id GUID]\n"
+    "  app list --tenant T\n"
+    "  app secret add --tenant T --app CLIENT_ID [--years 1|2 | --expires-in SECONDS]\n"
+    "  user add --tenant T --upn UPN (--password P | --password-file FILE|-) [--mail M]\n"
+    "           [--display-name N] [--given-name G] [--surname S] [--disabled]\n"
+    "  user set --tenant T --upn UPN [--password P | --password-file FILE|-]\n"
+    "           [--enable | --disable]\n"
+    "  user list --tenant T\n"
+    "  consent grant --tenant T --app CLIENT_ID (--admin | --user UPN) --scopes \"S1 S2 ...\"\n"
+    "  consent revoke --tenant T --app CLIENT_ID (--admin | --user UPN)\n"
+    "  consent list --tenant T\n"
+    "  serve --listen ADDR:PORT --issuer-base URL [--threads N] [--code-lifetime SECONDS]\n"
+    "\n"
+    "T is a tenant GUID or domain. Secrets and ids are printed on stdout, notes on stderr.\n";
+
+/* ---- option parsing --------------------------------------------------------------------- */
+
+enum opt_kind { OPT_FLAG, OPT_ONE, OPT_MANY };
+
+struct opt_spec {
+    const char *name;
+    enum opt_kind kind;
+};
+
+struct opts {
+    const char *name[MAX_OPTS];
+    const char *val[MAX_OPTS];
+    size_t n;
+};
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("realmgate-idp: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n(run 'realmgate-idp help' for the commands)\n", stderr);
+    return EXIT_USAGE;
+}
+
+static int refuse(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int refuse(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("realmgate-idp: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return EXIT_REFUSED;
+}
+
+static const struct opt_spec *spec_find(const struct opt_spec *spec, const char *name)
+{
+    for (; spec->name; spec++)
+        if (strcmp(spec->name, name) == 0)
+            return spec;
+    return NULL;
+}
+
+static const char *opt_get(const struct opts *o, const char *name)
+{
+    for (size_t i = 0; i < o->n; i++)
+        if (strcmp(o->name[i], name) == 0)
+            return o->val[i];
+    return NULL;
+}
+
+static bool opt_has(const struct opts *o, const char *name)
+{
+    for (size_t i = 0; i < o->n; i++)
+        if (strcmp(o->name[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* Parses argv[i..] as "--name value" / "--flag" against spec. */
+static int parse_opts(int argc, char **argv, int i, const struct opt_spec *spec,
+                      struct opts *o)
+{
+    o->n = 0;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        const struct opt_spec *s;
+        if (strncmp(a, "--", 2) != 0)
+            return usage_error("unexpected argument '%s'", a);
+        s = spec_find(spec, a + 2);
+        if (!s)
+            return usage_error("unknown option '%s' for this command", a);
+        if (s->kind != OPT_MANY && opt_has(o, s->name))
+            return usage_error("option '%s' given twice", a);
+        if (o->n >= MAX_OPTS)
+            return usage_error("too many options");
+        o->name[o->n] = s->name;
+        o->val[o->n] = "";
+        if (s->kind != OPT_FLAG) {
+            if (i + 1 >= argc)
+                return usage_error("option '%s' needs a value", a);
+            o->val[o->n] = argv[++i];
+            if (strlen(o->val[o->n]) > OPT_VALUE_MAX)
+                return usage_error("value of '%s' is longer than %d bytes", a, OPT_VALUE_MAX);
+        }
+        o->n++;
+    }
+    return 0;
+}
+
+/* Fails with a usage error unless every listed option is present. */
+static int require(const struct opts *o, const char *const *names)
+{
+    for (; *names; names++)
+        if (!opt_get(o, *names))
+            return usage_error("option --%s is required", *names);
+    return 0;
+}
+
+/* ---- state helpers ---------------------------------------------------------------------- */
+
+struct cli {
+    struct rg_idp_store store;
+    struct opts o;
+    struct rg_idp_state st;
+    int lockfd;
+};
+
+/* Locks and loads the state (creating the directory when create). */
+static int begin(struct cli *c, const char *dir, bool create)
+{
+    struct rg_msg msg;
+
+    c->lockfd = -1;
+    rg_idp_state_init(&c->st);
+    if (rg_idp_store_open(&c->store, dir, create, &msg) ||
+        rg_idp_store_lock(&c->store, &c->lockfd, &msg) ||
+        rg_idp_store_load(&c->store, &c->st, NULL, &msg))
+        return refuse("%s", msg.text);
+    return 0;
+}
+
+static int commit(struct cli *c)
+{
+    struct rg_msg msg;
+    if (rg_idp_store_save(&c->store, &c->st, &msg))
+        return refuse("%s", msg.text);
+    return 0;
+}
+
+static void end(struct cli *c)
+{
+    rg_idp_state_free(&c->st);
+    rg_idp_store_unlock(c->lockfd);
+    c->lockfd = -1;
+}
+
+static struct rg_idp_tenant *tenant_arg(struct cli *c)
+{
+    const char *ref = opt_get(&c->o, "tenant");
+    struct rg_idp_tenant *t = rg_idp_tenant_find(&c->st, ref);
+    if (!t)
+        refuse("no tenant '%s' (give its GUID or domain; see 'tenant list')", ref);
+    return t;
+}
+
+static struct rg_idp_app *app_arg(struct cli *c, struct rg_idp_tenant *t)
+{
+    const char *id = opt_get(&c->o, "app");
+    struct rg_idp_app *a = rg_idp_is_guid(id) ? rg_idp_app_find(t, id) : NULL;
+    if (!a)
+        refuse("tenant %s has no app with client id '%s'", t->id, id);
+    return a;
+}
+
+static int64_t now_s(void)
+{
+    return (int64_t)time(NULL);
+}
+
+/* Parses a decimal integer in [min, max]. */
+static bool parse_int(const char *s, long long min, long long max, long long *out)
+{
+    char *end;
+    long long v;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* A password from --password or --password-file (first line; "-" = stdin). */
+static int read_password(const struct opts *o, char **out)
+{
+    const char *pw = opt_get(o, "password"), *file = opt_get(o, "password-file");
+    char line[1100];
+    FILE *f;
+    size_t n;
+
+    *out = NULL;
+    if (pw && file)
+        return usage_error("give --password or --password-file, not both");
+    if (pw) {
+        *out = strdup(pw);
+        return *out ? 0 : refuse("out of memory");
+    }
+    if (!file)
+        return 0;
+    f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+    if (!f)
+        return refuse("cannot open %s: %s", file, strerror(errno));
+    if (!fgets(line, sizeof line, f)) {
+        if (f != stdin)
+            fclose(f);
+        return refuse("no password in %s", file);
+    }
+    if (f != stdin)
+        fclose(f);
+    if (!strchr(line, '\n') && strlen(line) == sizeof line - 1) {
+        rg_wipe(line, sizeof line);
+        return refuse("the password in %s is longer than %zu bytes", file, sizeof line - 2);
+    }
+    n = strcspn(line, "\r\n");
+    line[n] = '\0';
+    *out = strdup(line);
+    rg_wipe(line, sizeof line);
+    return *out ? 0 : refuse("out of memory");
+}
+
+/* ---- tenant ----------------------------------------------------------------------------- */
+
+/* Entra gives a new tenant an initial domain <name>.onmicrosoft.com. */
+static void default_domain(const char *name, char *out, size_t outsz)
+{
+    size_t n = 0;
+    for (const char *c = name; *c && n < 27; c++)
+        if ((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9'))
+            out[n++] = *c;
+        else if (*c >= 'A' && *c <= 'Z')
+            out[n++] = (char)(*c - 'A' + 'a');
+    out[n] = '\0';
+    if (n)
+        snprintf(out + n, outsz - n, ".onmicrosoft.com");
+}
+
+static int add_new_key(struct cli *c, struct rg_idp_tenant *t, int64_t now)
+{
+    struct rg_idp_newkey k;
+    struct rg_msg msg;
+    int rc = 0;
+
+    if (rg_idp_key_generate(now, &k, &msg))
+        return refuse("%s", msg.text);
+    /* key file first: a state that names a key always has its file */
+    if (rg_idp_key_save(c->store.keys_dir, k.kid, k.pkey, &msg) ||
+        rg_idp_key_add(t, k.kid, k.x5c, now, k.not_after, &msg))
+        rc = refuse("%s", msg.text);
+    rg_idp_newkey_free(&k);
+    return rc;
+}
+
+static int cmd_tenant_create(struct cli *c, const char *dir)
+{
+    static const char *const req[] = {"name", NULL};
+    const char *name = opt_get(&c->o, "name"), *domain = opt_get(&c->o, "domain");
+    const char *id = opt_get(&c->o, "id");
+    char gid[RG_IDP_GUID_LEN + 1], derived[64];
+    struct rg_idp_tenant *t;
+    struct rg_msg msg;
+    int rc;
+
+    if ((rc = require(&c->o, req)))
+        return rc;
+    if (id && rg_idp_guid_norm(id, gid))
+        return refuse("--id '%s' is not a GUID", id);
+    if (!id && rg_random_uuid(gid))
+        return refuse("random generator failed");
+    if (rg_idp_check_text("tenant name", name, RG_IDP_TEXT_MAX, &msg) ||
+        (domain && rg_idp_check_domain(domain, &msg)))
+        return refuse("%s", msg.text);
+    if (!domain) {
+        default_domain(name, derived, sizeof derived);
+        domain = derived[0] ? derived : NULL;
+    }
+    if ((rc = begin(c, dir, true)))
+        goto out;
+    if (domain && rg_idp_tenant_find(&c->st, domain)) {
+        rc = refuse("domain %s is already used by tenant %s%s", domain,
+                    rg_idp_tenant_find(&c->st, domain)->id,
+                    opt_get(&c->o, "domain") ? "" : " (pass --domain to choose another)");
+        goto out;
+    }
+    if (rg_idp_tenant_add(&c->st, gid, name, domain, now_s(), &t, &msg)) {
+        rc = refuse("%s", msg.text);
+        goto out;
+    }
+    if ((rc = add_new_key(c, t, now_s())) || (rc = commit(c)))
+        goto out;
+    printf("%s\n", gid);
+out:
+    end(c);
+    return rc;
+}
+
+static int cmd_tenant_list(struct cli *c, const char *dir)
+{
+    int rc = begin(c, dir, false);
+    if (!rc)
+        for (size_t i = 0; i < c->st.n_tenants; i++) {
+            const struct rg_idp_tenant *t = &c->st.tenants[i];
+            printf("%s\t%s\t%s\t%zu app(s)\t%zu user(s)\n", t->id, t->domain ? t->domain : "-",
+                   t->name, t->n_apps, t->n_users);
+        }
+    end(c);
+    return rc;
+}
+
+static int cmd_tenant_key_rotate(struct cli *c, const char *dir)
+{
+    static const char *const req[] = {"tenant", NULL};
+    struct rg_idp_tenant *t;
+    int rc;
+
+    if ((rc = require(&c->o, req)))
+        return rc;
+    if ((rc = begin(c, dir, false)))
+        goto out;
+    if (!(t = tenant_arg(c))) {
+        rc = EXIT_REFUSED;
+        goto out;
+    }
+    if (t->n_keys >= RG_IDP_MAX_KEYS) {
+        rc = refuse("tenant %s already has %d keys", t->id, RG_IDP_MAX_KEYS);
+        goto out;
+    }
+    if ((rc = add_new_key(c, t, now_s())) || (rc = commit(c)))
+        goto out;
+    printf("%s\n", rg_idp_signing_key(t)->kid);
+    fprintf(stderr, "new signing key %s; older keys stay published in the JWKS\n",
+            rg_idp_signing_key(t)->kid);
+out:
+    end(c);
+    return rc;
+}
+
+/* ---- app -------------------------------------------------------------------------------- */
+
+static int cmd_app_register(struct cli *c, const char *dir)
+{
+    static const char *const req[] = {"tenant", "display-name", "redirect-uri", NULL};
+    const char *uris[RG_IDP_MAX_REDIRECTS];
+    const char *cid = opt_get(&c->o, "client-id");
+    char id[RG_IDP_GUID_LEN + 1];
+    struct rg_idp_tenant *t;
+    struct rg_msg msg;
+    size_t n = 0;
+    int rc;
+
+    if ((rc = require(&c->o, req)))
+        return rc;
+    for (size_t i = 0; i < c->o.n; i++)
+        if (strcmp(c->o.name[i], "redirect-uri") == 0) {
+            if (n >= RG_IDP_MAX_REDIRECTS)
+                return refuse("at most %d redirect URIs", RG_IDP_MAX_REDIRECTS);
+            if (rg_idp_check_redirect_uri(c->o.val[i], &msg))
+                return refuse("%s", msg.text);
+            uris[n++] = c->o.val[i];
+        }
+    if (cid && rg_idp_guid_norm(cid, id))
+        return refuse("--client-id '%s' is not a GUID", cid);
+    if (!cid && rg_random_uuid(id))
+        return refuse("random generator failed");
+    if ((rc = begin(c, dir, false)))
+        goto out;
+    if (!(t = tenant_arg(c))) {
+        rc = EXIT_REFUSED;
+        goto out;
+    }
+    if (rg_idp_app_add(&c->st, t, id, opt_get(&c->o, "display-name"), uris, n, now_s(), NULL,
+                       &msg)) {
+        rc = refuse("%s", msg.text);
+        goto out;
+    }
+    if ((rc = commit(c)))
+        goto out;
+    printf("%s\n", id);
+out:
+    end(c);
+    return rc;
+}
+
+static int cmd_app_list(struct cli *c, const char *dir)
+{
+    static const char *const req[] = {"tenant", NULL};
+    struct rg_idp_tenant *t;
+    int rc;
+
+    if ((rc = require(&c->o, req)))
+        return rc;
+    if ((rc = begin(c, dir, false)))
+        goto out;
+    if (!(t = tenant_arg(c))) {
+        rc = EXIT_REFUSED;
+        goto out;
+    }
+    for (size_t i = 0; i < t->n_apps; i++) {
+        const struct rg_idp_app *a = &t->apps[i];
+        printf("%s\t%s\t%zu secret(s)\t", a->client_id, a->display_name, a->n_secrets);
+        for (size_t j = 0; j < a->n_redirect; j++)
+            printf("%s%s", j ? " " : "", a->redirect_uris[j]);
+        printf("\n");
+    }
+out:
+    end(c);
+    return rc;
+}
+
+static int cmd_app_secret_add(struct cli *c, const char *dir)
+{
+    static const char *const req[] = {"tenant", "app", NULL};
+    const char *years = opt_get(&c->o, "years"), *expires_in = opt_get(&c->o, "expires-in");
+    char value[RG_IDP_SECRET_LEN + 1], ts[32];
+    struct rg_idp_secret s;
+    struct rg_idp_tenant *t;
+    struct rg_idp_app *a;
+    struct rg_msg msg;
+    long long lifetime = 365LL * 24 * 3600, v;
+    int64_t now = now_s();
+    int rc;
+
+    memset(&s, 0, sizeof s);
+    if ((rc = require(&c->o, req)))
+        return rc;
+    if (years && expires_in)
+        return usage_error("give --years or --expires-in, not both");
+    if (years) {
+        if (!parse_int(years, 1, 2, &v))
+            return refuse("--years must be 1 or 2 (Entra allows at most 24 months)");
+        lifetime = v * 365 * 24 * 3600;
+    }
+    if (expires_in) {
+        if (!parse_int(expires_in, 1, 2LL * 365 * 24 * 3600, &v))
+            return refuse("--expires-in must be 1 to %lld seconds (at most two years)",
+                          2LL * 365 * 24 * 3600);
+        lifetime = v;
+    }
+    if ((rc = begin(c, dir, false)))
+        goto out;
+    if (!(t = tenant_arg(c)) || !(a = app_arg(c, t))) {
+        rc = EXIT_REFUSED;
+        goto out;
+    }
+    if (rg_idp_secret_generate(value) || rg_random_uuid(s.key_id) ||
+        rg_random_bytes(s.salt, sizeof s.salt) || rg_idp_secret_digest(value, s.salt, s.hash)) {
+        rc = refuse("random generator or hash failed");
+        goto out;
+    }
+    memcpy(s.hint, value, 3);
+    s.hint[3] = '\0';
+    s.created = now;
+    s.expires = now + lifetime;
+    if (rg_idp_secret_add(a, &s, &msg)) {
+        rc = refuse("%s", msg.text);
+        goto out;
+    }
+    if ((rc = commit(c)))
+        goto out;
+    rg_idp_timestamp(s.expires, ts);
+    printf("%s\n", value);
+    fflush(stdout);
+    fprintf(stderr, "secret id %s (hint %s), expires %s; the value is shown only once\n",
+            s.key_id, s.hint, ts);
+out:
+    rg_wipe(value, sizeof value);
+    rg_wipe(&s, sizeof s);
+    end(c);
+    return rc;
+}
+
+/* ---- user ------------------------------------------------------------------------------- */
+
+static int cmd_user_add(struct cli *c, const char *dir)
+{
+    static const char *const req[] = {"tenant", "upn", NULL};
+    const char *upn = opt_get(&c->o, "upn");
+    char local[RG_IDP_UPN_MAX + 1];
+    struct rg_idp_user u;
+    struct rg_idp_tenant *t;
+    struct rg_msg msg;
+    char *pw = NULL, *hash = NULL;
+    int rc;
+
+    memset(&u, 0, sizeof u);
+    if ((rc = require(&c->o, req)) || (rc = read_password(&c->o, &pw)))
+        return rc;
+    if (!pw) {
+        rc = usage_error("option --password or --password-file is required");
+        goto out0;
+    }
+    if (rg_idp_check_upn(upn, &msg) || rg_idp_check_password(pw, &msg)) {
+        rc = refuse("%s", msg.text);
+        goto out0;
+    }
+    snprintf(local, sizeof local, "%.*s", (int)strcspn(upn, "@"), upn);
+    u.upn = (char *)upn;
+    u.display_name = (char *)(opt_get(&c->o, "display-name") ? opt_get(&c->o, "display-name")
+                                                              : local);
+    u.mail = (char *)opt_get(&c->o, "mail");
+    u.given_name = (char *)opt_get(&c->o, "given-name");
+    u.surname = (char *)opt_get(&c->o, "surname");
+    u.enabled = !opt_has(&c->o, "disabled");
+    u.created = now_s();
+    if (rg_random_uuid(u.oid) || rg_idp_password_hash(pw, &hash)) {
+        rc = refuse("random generator or hash failed");
+        goto out0;
+    }
+    u.password_hash = hash;
+    if ((rc = begin(c, dir, false)))
+        goto out;
+    if (!(t = tenant_arg(c))) {
+        rc = EXIT_REFUSED;
+        goto out;
+    }
+    if (rg_idp_user_add(t, &u, NULL, &msg)) {
+        rc = refuse("%s", msg.text);
+        goto out;
+    }
+    if ((rc = commit(c)))
+        goto out;
+    printf("%s\n", u.oid);
+out:
+    end(c);
+out0:
+    rg_free_secret(pw);
+    rg_free_secret(hash);
+    return rc;
+}
+
+static int cmd_user_set(struct cli *c, const char *dir)
+{
+    static const char *const req[] = {"tenant", "upn", NULL};
+    struct rg_idp_tenant *t;
+    struct rg_idp_user *u;
+    struct rg_msg msg;
+    char *pw = NULL, *hash = NULL;
+    int rc;
+
+    if ((rc = require(&c->o, req)) || (rc = read_password(&c->o, &pw)))
+        return rc;
+    if (opt_has(&c->o, "enable") && opt_has(&c->o, "disable")) {
+        rc = usage_error("give --enable or --disable, not both");
+        goto out0;
+    }
+    if (!pw && !opt_has(&c->o, "enable") && !opt_has(&c->o, "disable")) {
+        rc = usage_error("nothing to change: give --password, --password-file, --enable or "
+                         "--disable");
+        goto out0;
+    }
+    if (pw && rg_idp_check_password(pw, &msg)) {
+        rc = refuse("%s", msg.text);
+        goto out0;
+    }
+    if (pw && rg_idp_password_hash(pw, &hash)) {
+        rc = refuse("hash failed");
+        goto out0;
+    }
+    if ((rc = begin(c, dir, false)))
+        goto out;
+    if (!(t = tenant_arg(c))) {
+        rc = EXIT_REFUSED;
+        goto out;
+    }
+    u = rg_idp_user_find_upn(t, opt_get(&c->o, "upn"));
+    if (!u) {
+        rc = refuse("tenant %s has no user %s", t->id, opt_get(&c->o, "upn"));
+        goto out;
+    }
+    if (hash) {
+        rg_free_secret(u->password_hash);
+        u->password_hash = hash;
+        hash = NULL;
+    }
+    if (opt_has(&c->o, "enable"))
+        u->enabled = true;
+    if (opt_has(&c->o, "disable"))
+        u->enabled = false;
+    if ((rc = commit(c)))
+        goto out;
+    printf("%s\n", u->oid);
+out:
+    end(c);
+out0:
+    rg_free_secret(pw);
+    rg_free_secret(hash);
+    return rc;
+}
+
+static int cmd_user_list(struct cli *c, const char *dir)
+{
+    static const char *const req[] = {"tenant", NULL};
+    struct rg_idp_tenant *t;
+    int rc;
+
+    if ((rc = require(&c->o, req)))
+        return rc;
+    if ((rc = begin(c, dir, false)))
+        goto out;
+    if (!(t = tenant_arg(c))) {
+        rc = EXIT_REFUSED;
+        goto out;
+    }
+    for (size_t i = 0; i < t->n_users; i++) {
+        const struct rg_idp_user *u = &t->users[i];
+        printf("%s\t%s\t%s\t%s\t%s\n", u->oid, u->upn, u->enabled ? "enabled" : "disabled",
+               u->mail ? u->mail : "-", u->display_name);
+    }
+out:
+    end(c);
+    return rc;
+}
+
+/* ---- consent ---------------------------------------------------------------------------- */
+
+/* "admin" or the oid of --user, into principal. */
+static int principal_arg(struct cli *c, struct rg_idp_tenant *t,
+                         char principal[RG_IDP_GUID_LEN + 1])
+{
+    const char *upn = opt_get(&c->o, "user");
+    struct rg_idp_user *u;
+
+    if (opt_has(&c->o, "admin")) {
+        strcpy(principal, RG_IDP_PRINCIPAL_ADMIN);
+        return 0;
+    }
+    u = rg_idp_user_find_upn(t, upn);
+    if (!u)
+        return refuse("tenant %s has no user %s", t->id, upn);
+    memcpy(principal, u->oid, RG_IDP_GUID_LEN + 1);
+    return 0;
+}
+
+static int cmd_consent(struct cli *c, const char *dir, bool grant)
+{
+    static const char *const req_grant[] = {"tenant", "app", "scopes", NULL};
+    static const char *const req_revoke[] = {"tenant", "app", NULL};
+    char principal[RG_IDP_GUID_LEN + 1], *norm = NULL;
+    struct rg_idp_tenant *t;
+    struct rg_idp_app *a;
+    struct rg_msg msg;
+    int rc;
+
+    if ((rc = require(&c->o, grant ? req_grant : req_revoke)))
+        return rc;
+    if (opt_has(&c->o, "admin") == opt_has(&c->o, "user"))
+        return usage_error("give exactly one of --admin and --user UPN");
+    if (grant) {
+        if (rg_idp_scopes_norm(opt_get(&c->o, "scopes"), &norm, &msg))
+            return refuse("--scopes: %s", msg.text);
+    }
+    if ((rc = begin(c, dir, false)))
+        goto out;
+    if (!(t = tenant_arg(c)) || !(a = app_arg(c, t)) || (rc = principal_arg(c, t, principal))) {
+        rc = EXIT_REFUSED;
+        goto out;
+    }
+    if (grant && rg_idp_consent_grant(t, a->client_id, principal, norm, &msg)) {
+        rc = refuse("%s", msg.text);
+        goto out;
+    }
+    if (!grant && rg_idp_consent_revoke(t, a->client_id, principal)) {
+        rc = refuse("no consent of %s for app %s", opt_get(&c->o, "user") ? "that user" : "the admin",
+                    a->client_id);
+        goto out;
+    }
+    if ((rc = commit(c)))
+        goto out;
+    for (size_t i = 0; grant && i < t->n_consents; i++)
+        if (!strcmp(t->consents[i].client_id, a->client_id) &&
+            !strcmp(t->consents[i].principal, principal))
+            printf("%s\n", t->consents[i].scopes);
+out:
+    free(norm);
+    end(c);
+    return rc;
+}
+
+static int cmd_consent_list(struct cli *c, const char *dir)
+{
+    static const char *const req[] = {"tenant", NULL};
+    struct rg_idp_tenant *t;
+    int rc;
+
+    if ((rc = require(&c->o, req)))
+        return rc;
+    if ((rc = begin(c, dir, false)))
+        goto out;
+    if (!(t = tenant_arg(c))) {
+        rc = EXIT_REFUSED;
+        goto out;
+    }
+    for (size_t i = 0; i < t->n_consents; i++) {
+        const struct rg_idp_consent *k = &t->consents[i];
+        const struct rg_idp_user *u = rg_idp_user_find_oid(t, k->principal);
+        printf("%s\t%s\t%s\n", k->client_id, u ? u->upn : k->principal, k->scopes);
+    }
+out:
+    end(c);
+    return rc;
+}
+
+/* ---- serve ------------------------------------------------------------------------------ */
+
+/* "1.2.3.4:80" or "[::1]:80" into addr/port. */
+static bool parse_listen(const char *s, char *addr, size_t addrsz, int *port)
+{
+    const char *colon;
+    long long p;
+    size_t n;
+
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':')
+            return false;
+        n = (size_t)(close - s - 1);
+        colon = close + 1;
+        s++;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon)
+            return false;
+        n = (size_t)(colon - s);
+    }
+    if (n == 0 || n >= addrsz || !parse_int(colon + 1, 0, 65535, &p))
+        return false;
+    memcpy(addr, s, n);
+    addr[n] = '\0';
+    *port = (int)p;
+    return true;
+}
+
+static int cmd_serve(struct cli *c, const char *dir)
+{
+    static const char *const req[] = {"listen", "issuer-base", NULL};
+    const char *threads_s = opt_get(&c->o, "threads"), *ttl_s = opt_get(&c->o, "code-lifetime");
+    char addr[64];
+    int port;
+    long long threads = 4, ttl = 600;
+    struct rg_idp_web web;
+    struct rg_http_server_opts so;
+    struct rg_http_server *srv = NULL;
+    struct rg_msg msg;
+    sigset_t set;
+    int sig = 0, rc;
+
+    if ((rc = require(&c->o, req)))
+        return rc;
+    if (!parse_listen(opt_get(&c->o, "listen"), addr, sizeof addr, &port))
+        return refuse("--listen must be ADDR:PORT (e.g. 127.0.0.1:8180 or [::1]:8180)");
+    if (threads_s && !parse_int(threads_s, 1, 64, &threads))
+        return refuse("--threads must be 1 to 64");
+    if (ttl_s && !parse_int(ttl_s, 1, 600, &ttl))
+        return refuse("--code-lifetime must be 1 to 600 seconds");
+    if (rg_idp_store_open(&c->store, dir, false, &msg))
+        return refuse("%s", msg.text);
+
+    /* signals are taken synchronously by this thread; workers inherit the blocked mask */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (rg_idp_web_init(&web, &c->store, opt_get(&c->o, "issuer-base"), ttl, &msg))
+        return refuse("%s", msg.text);
+    if (web.snaps.cur->st.n_tenants == 0)
+        rg_warn("the state has no tenant yet; create one with 'realmgate-idp tenant create'");
+    memset(&so, 0, sizeof so);
+    so.listen_addr = addr;
+    so.port = port;
+    so.threads = (unsigned)threads;
+    so.max_body = RG_IDP_WEB_MAX_BODY;
+    so.handler = rg_idp_web_handle;
+    so.ctx = &web;
+    if (rg_http_server_start(&so, &srv, &msg)) {
+        rg_idp_web_destroy(&web);
+        return refuse("%s", msg.text);
+    }
+    rg_info("listening on %s port %d, issuer base %s, state %s", addr,
+            rg_http_server_port(srv), web.base, c->store.dir);
+    printf("realmgate-idp listening on %s\n", web.base);
+    fflush(stdout);
+    while (sigwait(&set, &sig) != 0 || (sig != SIGINT && sig != SIGTERM))
+        ;
+    rg_info("signal %d: stopping", sig);
+    rg_http_server_stop(srv);
+    rg_idp_web_destroy(&web);
+    return 0;
+}
+
+/* ---- dispatch --------------------------------------------------------------------------- */
+
+static const struct opt_spec spec_tenant_create[] = {
+    {"name", OPT_ONE}, {"domain", OPT_ONE}, {"id", OPT_ONE}, {"state-dir", OPT_ONE}, {NULL, 0}};
+static const struct opt_spec spec_tenant_only[] = {
+    {"tenant", OPT_ONE}, {"state-dir", OPT_ONE}, {NULL, 0}};
+static const struct opt_spec spec_none[] = {{"state-dir", OPT_ONE}, {NULL, 0}};
+static const struct opt_spec spec_app_register[] = {
+    {"tenant", OPT_ONE}, {"display-name", OPT_ONE}, {"redirect-uri", OPT_MANY},
+    {"client-id", OPT_ONE}, {"state-dir", OPT_ONE}, {NULL, 0}};
+static const struct opt_spec spec_secret_add[] = {
+    {"tenant", OPT_ONE}, {"app", OPT_ONE}, {"years", OPT_ONE}, {"expires-in", OPT_ONE},
+    {"state-dir", OPT_ONE}, {NULL, 0}};
+static const struct opt_spec spec_user_add[] = {
+    {"tenant", OPT_ONE}, {"upn", OPT_ONE}, {"password", OPT_ONE}, {"password-file", OPT_ONE},
+    {"mail", OPT_ONE}, {"display-name", OPT_ONE}, {"given-name", OPT_ONE},
+    {"surname", OPT_ONE}, {"disabled", OPT_FLAG}, {"state-dir", OPT_ONE}, {NULL, 0}};
+static const struct opt_spec spec_user_set[] = {
+    {"tenant", OPT_ONE}, {"upn", OPT_ONE}, {"password", OPT_ONE}, {"password-file", OPT_ONE},
+    {"enable", OPT_FLAG}, {"disable", OPT_FLAG}, {"state-dir", OPT_ONE}, {NULL, 0}};
+static const struct opt_spec spec_consent_grant[] = {
+    {"tenant", OPT_ONE}, {"app", OPT_ONE}, {"admin", OPT_FLAG}, {"user", OPT_ONE},
+    {"scopes", OPT_ONE}, {"state-dir", OPT_ONE}, {NULL, 0}};
+static const struct opt_spec spec_consent_revoke[] = {
+    {"tenant", OPT_ONE}, {"app", OPT_ONE}, {"admin", OPT_FLAG}, {"user", OPT_ONE},
+    {"state-dir", OPT_ONE}, {NULL, 0}};
+static const struct opt_spec spec_serve[] = {
+    {"listen", OPT_ONE}, {"issuer-base", OPT_ONE}, {"threads", OPT_ONE},
+    {"code-lifetime", OPT_ONE}, {"state-dir", OPT_ONE}, {NULL, 0}};
+
+enum cmd_id { C_TENANT_CREATE, C_TENANT_LIST, C_TENANT_KEY_ROTATE, C_APP_REGISTER, C_APP_LIST,
+              C_APP_SECRET_ADD, C_USER_ADD, C_USER_SET, C_USER_LIST, C_CONSENT_GRANT,
+              C_CONSENT_REVOKE, C_CONSENT_LIST, C_SERVE };
+
+struct command {
+    const char *words[3];
+    enum cmd_id id;
+    const struct opt_spec *spec;
+};
+
+static const struct command commands[] = {
+    {{"tenant", "create", NULL}, C_TENANT_CREATE, spec_tenant_create},
+    {{"tenant", "list", NULL}, C_TENANT_LIST, spec_none},
+    {{"tenant", "key", "rotate"}, C_TENANT_KEY_ROTATE, spec_tenant_only},
+    {{"app", "register", NULL}, C_APP_REGISTER, spec_app_register},
+    {{"app", "list", NULL}, C_APP_LIST, spec_tenant_only},
+    {{"app", "secret", "add"}, C_APP_SECRET_ADD, spec_secret_add},
+    {{"user", "add", NULL}, C_USER_ADD, spec_user_add},
+    {{"user", "set", NULL}, C_USER_SET, spec_user_set},
+    {{"user", "list", NULL}, C_USER_LIST, spec_tenant_only},
+    {{"consent", "grant", NULL}, C_CONSENT_GRANT, spec_consent_grant},
+    {{"consent", "revoke", NULL}, C_CONSENT_REVOKE, spec_consent_revoke},
+    {{"consent", "list", NULL}, C_CONSENT_LIST, spec_tenant_only},
+    {{"serve", NULL, NULL}, C_SERVE, spec_serve},
+};
+
+/* The command whose words start argv[i..]; *next = first argument after them. */
+static const struct command *find_command(int argc, char **argv, int i, int *next)
+{
+    for (size_t k = 0; k < sizeof commands / sizeof *commands; k++) {
+        const struct command *c = &commands[k];
+        int w = 0;
+        while (w < 3 && c->words[w] && i + w < argc && strcmp(argv[i + w], c->words[w]) == 0)
+            w++;
+        if (w == 3 || !c->words[w]) {
+            *next = i + w;
+            return c;
+        }
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    static struct cli c; /* large (option table); keep it off the stack */
+    const struct command *cmd;
+    const char *dir = getenv("REALMGATE_IDP_STATE");
+    int i = 1, next, rc;
+
+    rg_log_set_ident("realmgate-idp");
+    while (i < argc && strncmp(argv[i], "--", 2) == 0) {
+        if (strcmp(argv[i], "--state-dir") == 0 && i + 1 < argc) {
+            dir = argv[i + 1];
+            i += 2;
+        } else if (strcmp(argv[i], "--help") == 0) {
+            fputs(usage_text, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("realmgate-idp %s\n", RG_VERSION);
+            return 0;
+        } else {
+            return usage_error("unknown option '%s'", argv[i]);
+        }
+    }
+    if (i >= argc)
+        return usage_error("no command given");
+    if (strcmp(argv[i], "help") == 0) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    cmd = find_command(argc, argv, i, &next);
+    if (!cmd)
+        return usage_error("unknown command '%s'", argv[i]);
+    if ((rc = parse_opts(argc, argv, next, cmd->spec, &c.o)))
+        return rc;
+    if (opt_get(&c.o, "state-dir"))
+        dir = opt_get(&c.o, "state-dir");
+    if (!dir || !*dir)
+        return usage_error("no state directory: use --state-dir DIR or set REALMGATE_IDP_STATE");
+    switch (cmd->id) {
+    case C_TENANT_CREATE: return cmd_tenant_create(&c, dir);
+    case C_TENANT_LIST: return cmd_tenant_list(&c, dir);
+    case C_TENANT_KEY_ROTATE: return cmd_tenant_key_rotate(&c, dir);
+    case C_APP_REGISTER: return cmd_app_register(&c, dir);
+    case C_APP_LIST: return cmd_app_list(&c, dir);
+    case C_APP_SECRET_ADD: return cmd_app_secret_add(&c, dir);
+    case C_USER_ADD: return cmd_user_add(&c, dir);
+    case C_USER_SET: return cmd_user_set(&c, dir);
+    case C_USER_LIST: return cmd_user_list(&c, dir);
+    case C_CONSENT_GRANT: return cmd_consent(&c, dir, true);
+    case C_CONSENT_REVOKE: return cmd_consent(&c, dir, false);
+    case C_CONSENT_LIST: return cmd_consent_list(&c, dir);
+    case C_SERVE: return cmd_serve(&c, dir);
+    }
+    return EXIT_USAGE;
+}

@@ -133,6 +133,7 @@ static enum MHD_Result dispatch(struct rg_http_server *s, struct MHD_Connection 
     struct MHD_Response *mr;
     struct query_ctx q;
     enum MHD_Result ret;
+    int cache_set = 0;
 
     memset(&req, 0, sizeof req);
     memset(&resp, 0, sizeof resp);
@@ -164,12 +165,16 @@ static enum MHD_Result dispatch(struct rg_http_server *s, struct MHD_Connection 
                                          MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(mr, "Content-Type", resp.content_type);
     MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(mr, "Cache-Control", "no-store");
     for (size_t i = 0; i < resp.nheaders; i++) {
+        if (strcasecmp(resp.headers[i][0], "Cache-Control") == 0)
+            cache_set = 1;
         MHD_add_response_header(mr, resp.headers[i][0], resp.headers[i][1]);
         free(resp.headers[i][0]);
         free(resp.headers[i][1]);
     }
+    /* nothing the servers answer is cacheable unless the handler says so */
+    if (!cache_set)
+        MHD_add_response_header(mr, "Cache-Control", "no-store");
     ret = MHD_queue_response(conn, (unsigned)resp.status, mr);
     MHD_destroy_response(mr);
     rg_buf_free(&resp.body);

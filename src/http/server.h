@@ -49,6 +49,8 @@ struct rg_http_response {
 /* Sets status, content type and body (copied). */
 rg_err rg_http_respond(struct rg_http_response *resp, int status, const char *content_type,
                        const char *body, size_t len);
+/* Adds a response header (at most RG_HTTP_MAX_HEADERS). Responses carry
+ * "Cache-Control: no-store" unless the handler adds its own Cache-Control. */
 rg_err rg_http_add_header(struct rg_http_response *resp, const char *name, const char *value);
 
 typedef void (*rg_http_handler)(void *ctx, struct rg_http_request *req,

@@ -82,9 +82,10 @@ static rg_err page_send(struct rg_http_response *resp, int status, struct rg_buf
     return e;
 }
 
+/* No form-action: browsers apply it to the redirect that follows the sign-in POST, and that
+ * redirect goes to the app's registered redirect URI, another origin. */
 static const char csp_static[] =
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; "
-    "base-uri 'none'";
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
 
 rg_err rg_idp_page_login(struct rg_http_response *resp, const struct rg_idp_login_page *p)
 {

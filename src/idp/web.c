@@ -228,6 +228,8 @@ static void discovery(struct rg_idp_rq *rq)
           json_object_set_new(o, "msgraph_host", json_string("graph.microsoft.com")) ||
           json_object_set_new(o, "rbac_url", json_string("https://pas.windows.net"));
     respond_json(rq, 200, bad ? NULL : o, true);
+    if (!bad)
+        rg_http_add_header(rq->resp, "Cache-Control", "max-age=86400, private");
     json_decref(o);
     rg_idp_outcome(rq, "discovery");
 }
@@ -243,6 +245,7 @@ static void keys(struct rg_idp_rq *rq)
     }
     rg_http_add_header(rq->resp, "Access-Control-Allow-Origin", "*");
     rg_http_add_header(rq->resp, "Access-Control-Allow-Methods", "GET, OPTIONS");
+    rg_http_add_header(rq->resp, "Cache-Control", "max-age=86400, private");
     rg_idp_outcome(rq, "keys");
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "access/ids.h"
 #include "base/b64.h"
 #include "base/buf.h"
 #include "base/form.h"
@@ -18,7 +19,7 @@
 #include "net/httpc.h"
 #include "oidc/idtoken.h"
 
-#define SPLIT_MAX_ITEMS 64
+#define SPLIT_MAX_ITEMS 64 /* scopes, acr values, audiences */
 #define AUTH_URL_MAX 8192
 #define TOKEN_BODY_MAX (16 * 1024)
 #define ACCESS_TOKEN_MAX (64 * 1024)
@@ -29,47 +30,6 @@ struct rg_oidc {
 };
 
 /* ---- small helpers ---- */
-
-void rg_oidc_strv_free(char **v)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; v[i]; i++)
-        free(v[i]);
-    free(v);
-}
-
-rg_err rg_oidc_split_list(const char *text, char ***out)
-{
-    char **v = calloc(SPLIT_MAX_ITEMS + 1, sizeof *v);
-    size_t n = 0;
-    const char *p = text ? text : "";
-
-    *out = NULL;
-    if (!v)
-        return RG_ERR_NOMEM;
-    for (;;) {
-        size_t len;
-        while (*p && strchr(",; \t\r\n\f\v", *p))
-            p++;
-        if (!*p)
-            break;
-        len = strcspn(p, ",; \t\r\n\f\v");
-        if (n == SPLIT_MAX_ITEMS) {
-            rg_oidc_strv_free(v);
-            return RG_ERR_LIMIT;
-        }
-        v[n] = strndup(p, len);
-        if (!v[n]) {
-            rg_oidc_strv_free(v);
-            return RG_ERR_NOMEM;
-        }
-        n++;
-        p += len;
-    }
-    *out = v;
-    return RG_OK;
-}
 
 int rg_oidc_redirect_url_valid(const char *u)
 {
@@ -210,29 +170,34 @@ static rg_err add_param(struct rg_buf *b, int *first, const char *k, const char 
 /* "openid" + the configured scopes, space-joined, without duplicates. */
 static rg_err scope_string(const char *scopes, struct rg_buf *out)
 {
-    char **v = NULL;
-    rg_err e = rg_oidc_split_list(scopes ? scopes : RG_OIDC_DEFAULT_SCOPES, &v);
-    if (e)
-        return e;
-    e = rg_buf_appends(out, "openid");
-    for (size_t i = 0; !e && v[i]; i++) {
-        int dup = strcmp(v[i], "openid") == 0;
+    struct rg_strlist v;
+    rg_err e;
+
+    rg_strlist_init(&v);
+    e = rg_split_list(scopes ? scopes : RG_OIDC_DEFAULT_SCOPES, SPLIT_MAX_ITEMS, &v);
+    if (!e)
+        e = rg_buf_appends(out, "openid");
+    for (size_t i = 0; !e && i < v.n; i++) {
+        int dup = strcmp(v.items[i], "openid") == 0;
         for (size_t j = 0; !dup && j < i; j++)
-            dup = strcmp(v[i], v[j]) == 0;
+            dup = strcmp(v.items[i], v.items[j]) == 0;
         if (!dup)
-            e = rg_buf_appendf(out, " %s", v[i]);
+            e = rg_buf_appendf(out, " %s", v.items[i]);
     }
-    rg_oidc_strv_free(v);
+    rg_strlist_free(&v);
     return e;
 }
 
 static rg_err join_list(const char *text, struct rg_buf *out)
 {
-    char **v = NULL;
-    rg_err e = rg_oidc_split_list(text, &v);
-    for (size_t i = 0; !e && v[i]; i++)
-        e = rg_buf_appendf(out, "%s%s", i ? " " : "", v[i]);
-    rg_oidc_strv_free(v);
+    struct rg_strlist v;
+    rg_err e;
+
+    rg_strlist_init(&v);
+    e = rg_split_list(text, SPLIT_MAX_ITEMS, &v);
+    for (size_t i = 0; !e && i < v.n; i++)
+        e = rg_buf_appendf(out, "%s%s", i ? " " : "", v.items[i]);
+    rg_strlist_free(&v);
     return e;
 }
 
@@ -544,11 +509,13 @@ static rg_err verify_id_token(struct rg_oidc *rp, const struct rg_oidc_realm *re
     struct rg_msg why = {{0}};
     struct rg_idtoken_expect x;
     const json_t *typ;
-    char **aud_extra = NULL;
+    struct rg_strlist aud_list;
+    const char **aud_extra = NULL;
     size_t n = 0;
     rg_err e;
 
     *claims = NULL;
+    rg_strlist_init(&aud_list);
     e = rg_jws_parse(id_token, strlen(id_token), &jws, &why);
     if (e)
         return rg_fail(msg, RG_ERR_AUTH, "realm '%s': ID token malformed: %s", realm->realm,
@@ -592,14 +559,18 @@ static rg_err verify_id_token(struct rg_oidc *rp, const struct rg_oidc_realm *re
                     realm->realm, why.text);
         goto out;
     }
-    if (realm->audiences && rg_oidc_split_list(realm->audiences, &aud_extra) != RG_OK) {
+    /* extra accepted audiences, as the NULL-terminated vector the ID-token check takes */
+    if (rg_split_list(realm->audiences, SPLIT_MAX_ITEMS, &aud_list) != RG_OK ||
+        !(aud_extra = calloc(aud_list.n + 1, sizeof *aud_extra))) {
         e = rg_fail(msg, RG_ERR_CONFIG, "realm '%s': audiences list unusable", realm->realm);
         goto out;
     }
+    for (size_t i = 0; i < aud_list.n; i++)
+        aud_extra[i] = aud_list.items[i];
     memset(&x, 0, sizeof x);
     x.issuer = (*prov)->disc.issuer;
     x.client_id = realm->client_id;
-    x.audiences = (const char *const *)aud_extra;
+    x.audiences = aud_extra;
     x.nonce = pending->nonce;
     x.now = time(NULL);
     x.leeway = RG_OIDC_LEEWAY;
@@ -614,7 +585,8 @@ static rg_err verify_id_token(struct rg_oidc *rp, const struct rg_oidc_realm *re
     if (!*claims)
         e = rg_fail(msg, RG_ERR_NOMEM, "out of memory");
 out:
-    rg_oidc_strv_free(aud_extra);
+    free(aud_extra);
+    rg_strlist_free(&aud_list);
     rg_jws_free(&jws);
     return e;
 }

@@ -99,12 +99,6 @@ rg_err rg_oidc_claim_username(const json_t *claims, const char *username_claim, 
 
 /* ---- building blocks, exposed for unit tests ---- */
 
-/* Proxmox split_list: NUL-free text, ',' and ';' count as whitespace, empty items dropped.
- * Returns a malloc'd NULL-terminated array of malloc'd strings (free with
- * rg_oidc_strv_free); at most 64 items (RG_ERR_LIMIT beyond). */
-rg_err rg_oidc_split_list(const char *text, char ***out);
-void rg_oidc_strv_free(char **v);
-
 /* 1 when redirect_url is acceptable (see above). */
 int rg_oidc_redirect_url_valid(const char *redirect_url);
 

@@ -197,6 +197,7 @@ def expect_error(r, status, error, code):
 
 def jwks():
     r = requests.get(f"{C.base}/{C.tid}/discovery/v2.0/keys")
+    assert r.headers["Cache-Control"] == "max-age=86400, private"
     assert r.status_code == 200
     return r.json()["keys"]
 
@@ -289,6 +290,7 @@ def test_discovery():
     assert r.status_code == 200
     assert r.headers["Content-Type"] == "application/json; charset=utf-8"
     assert r.headers["Access-Control-Allow-Origin"] == "*"
+    assert r.headers["Cache-Control"] == "max-age=86400, private"
     d = r.json()
     assert list(d) == [
         "token_endpoint", "token_endpoint_auth_methods_supported", "jwks_uri",

@@ -1,4 +1,4 @@
-/* Unit tests for the network-free parts of src/oidc/rp.c: split_list, redirect-url rules,
+/* Unit tests for the network-free parts of src/oidc/rp.c: redirect-url rules,
  * PKCE, the authorization URL (parsed back and checked parameter by parameter) and the
  * Proxmox user-name claim rules. */
 #include <check.h>
@@ -7,36 +7,6 @@
 
 #include "base/form.h"
 #include "oidc/rp.h"
-
-START_TEST(split_list)
-{
-    char **v;
-    char many[400] = "";
-
-    ck_assert_int_eq(rg_oidc_split_list("email profile", &v), RG_OK);
-    ck_assert_str_eq(v[0], "email");
-    ck_assert_str_eq(v[1], "profile");
-    ck_assert_ptr_null(v[2]);
-    rg_oidc_strv_free(v);
-    ck_assert_int_eq(rg_oidc_split_list("  a,b;;c \t d,", &v), RG_OK);
-    ck_assert_str_eq(v[0], "a");
-    ck_assert_str_eq(v[1], "b");
-    ck_assert_str_eq(v[2], "c");
-    ck_assert_str_eq(v[3], "d");
-    ck_assert_ptr_null(v[4]);
-    rg_oidc_strv_free(v);
-    ck_assert_int_eq(rg_oidc_split_list(" ,; ", &v), RG_OK);
-    ck_assert_ptr_null(v[0]);
-    rg_oidc_strv_free(v);
-    ck_assert_int_eq(rg_oidc_split_list(NULL, &v), RG_OK);
-    ck_assert_ptr_null(v[0]);
-    rg_oidc_strv_free(v);
-    for (int i = 0; i < 65; i++)
-        strcat(many, "x ");
-    ck_assert_int_eq(rg_oidc_split_list(many, &v), RG_ERR_LIMIT);
-    ck_assert_ptr_null(v);
-}
-END_TEST
 
 START_TEST(redirect_url_rules)
 {
@@ -302,7 +272,6 @@ int main(void)
     SRunner *sr;
     int failed;
 
-    tcase_add_test(tc, split_list);
     tcase_add_test(tc, redirect_url_rules);
     tcase_add_test(tc, pkce_rfc7636_vector);
     tcase_add_test(tc, auth_url_parameters);

@@ -920,8 +920,8 @@ static rg_err parse_acl(struct pctx *p, char **f)
                     warnf(&p->w, p->line, "unknown acl group '%s' (kept)", ug + 1);
                 e = pacl_add(p, path, ug, role, prop);
             } else if (rg_userid_check(ug)) {
-                if (!user_mut(p->cfg, ug))
-                    warnf(&p->w, p->line, "unknown acl member '%s' (kept)", ug);
+                /* kept silently: entries for users who do not exist yet are how rights are
+                 * granted to OpenID users before their first (autocreating) login */
                 e = pacl_add(p, path, ug, role, prop);
             } else if (rg_tokenid_check(ug)) {
                 if (token_mut(p->cfg, ug))

@@ -28,6 +28,7 @@ struct rg_call {
     struct rg_http_response *resp;
     int extjs;                        /* reply envelope style */
     const char *path;                 /* API path after /api2/<fmt>, e.g. "/access/ticket" */
+    struct rg_params pathp;           /* values of the route's {name} segments */
     const struct rg_snapshot *snap;   /* configuration for this request */
     int authenticated;
     char userid[RG_USERID_MAX + 1];   /* authenticated user, "" if none */
@@ -40,6 +41,10 @@ void rg_reply_error(struct rg_call *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The generic login failure: 401 "authentication failure" (the reason goes to the log only). */
 void rg_reply_auth_failure(struct rg_call *c);
+
+/* Value of a {name} segment of the matched route (e.g. "realm" for
+ * "/access/domains/{realm}"), or NULL. */
+const char *rg_call_pathp(const struct rg_call *c, const char *name);
 
 /* Handlers (access_api.c, openid_api.c). */
 void rg_h_domains(struct rg_call *c);

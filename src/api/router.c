@@ -36,6 +36,44 @@ static const struct route routes[] = {
     {"POST", "/access/openid/login", rg_h_openid_login, 0},
 };
 
+const char *rg_call_pathp(const struct rg_call *c, const char *name)
+{
+    return rg_params_get(&c->pathp, name);
+}
+
+/* Matches an API path against a route pattern whose segments may be "{name}" (one non-empty
+ * segment). Captured values go to out. 1 = match. */
+static int route_match(const char *pattern, const char *path, struct rg_params *out)
+{
+    while (*pattern && *path) {
+        size_t plen, slen;
+        if (*pattern != '/' || *path != '/')
+            return 0;
+        pattern++;
+        path++;
+        plen = strcspn(pattern, "/");
+        slen = strcspn(path, "/");
+        if (plen > 2 && pattern[0] == '{' && pattern[plen - 1] == '}') {
+            char name[32], *val;
+            if (slen == 0 || plen - 2 >= sizeof name)
+                return 0;
+            memcpy(name, pattern + 1, plen - 2);
+            name[plen - 2] = '\0';
+            val = strndup(path, slen);
+            if (!val || rg_params_add(out, name, val)) {
+                free(val);
+                return 0;
+            }
+            free(val);
+        } else if (plen != slen || strncmp(pattern, path, plen) != 0) {
+            return 0;
+        }
+        pattern += plen;
+        path += slen;
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
 static void reply_json(struct rg_call *c, int status, json_t *obj)
 {
     char *text = json_dumps(obj, JSON_COMPACT);
@@ -201,8 +239,10 @@ void rg_api_handle(void *ctx, struct rg_http_request *req, struct rg_http_respon
         serve_asset(req, resp);
         return;
     }
+    rg_params_init(&c.pathp);
     for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
-        if (strcmp(routes[i].path, c.path) != 0)
+        rg_params_free(&c.pathp);
+        if (!route_match(routes[i].path, c.path, &c.pathp))
             continue;
         path_known = 1;
         if (strcmp(routes[i].method, req->method) == 0) {
@@ -211,6 +251,7 @@ void rg_api_handle(void *ctx, struct rg_http_request *req, struct rg_http_respon
         }
     }
     if (!r) {
+        rg_params_free(&c.pathp);
         rg_reply_error(&c, path_known ? 405 : 501, "Method '%s %s' not implemented",
                        req->method, req->path);
         return;
@@ -219,4 +260,5 @@ void rg_api_handle(void *ctx, struct rg_http_request *req, struct rg_http_respon
     if (!r->needs_auth || authenticate(&c) == 0)
         r->fn(&c);
     rg_store_release(c.snap);
+    rg_params_free(&c.pathp);
 }

@@ -5,12 +5,19 @@
 #ifndef RG_BASE_LOG_H
 #define RG_BASE_LOG_H
 
+#include <stddef.h>
+
 enum rg_log_level { RG_LOG_DEBUG = 0, RG_LOG_INFO, RG_LOG_WARN, RG_LOG_ERR };
 
 void rg_log_set_level(enum rg_log_level lvl);
 /* Prefix every line with this program name (default "realmgate"). Not copied: pass a literal. */
 void rg_log_set_ident(const char *ident);
 void rg_log(enum rg_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Copies in to out with control characters and invalid UTF-8 written as \xNN, so that text
+ * from the network or a file can never forge log lines or terminal escapes. Truncates to
+ * outsz. Every rg_log line goes through it. Returns out. */
+const char *rg_log_sanitize(const char *in, char *out, size_t outsz);
 
 #define rg_debug(...) rg_log(RG_LOG_DEBUG, __VA_ARGS__)
 #define rg_info(...) rg_log(RG_LOG_INFO, __VA_ARGS__)

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,16 +17,114 @@
 
 #define RESP_BODY_MAX (16u << 20)
 
+/* Responses held back until a minimum time after the request arrived (rg_http_response
+ * .min_latency_ms). The connection is suspended, so no worker thread waits; a timer thread
+ * resumes it when due. Bounded: when the table is full the response goes out at once. */
+#define DELAY_SLOTS 1024
+
+struct delayed {
+    struct MHD_Connection *conn;
+    struct timespec due;
+};
+
 struct rg_http_server {
     struct MHD_Daemon *daemon;
     struct rg_http_server_opts opts;
     int port;
+    pthread_t timer;
+    int timer_started;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int stopping;
+    struct delayed slots[DELAY_SLOTS];
+    size_t nslots;
 };
 
 struct conn_state {
     struct rg_buf body;
     int too_large;
+    struct timespec start;          /* when the request arrived */
+    struct MHD_Response *held;      /* response waiting for its minimum latency */
+    unsigned held_status;
 };
+
+static int ts_before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static void ts_add_ms(struct timespec *t, unsigned ms)
+{
+    t->tv_sec += ms / 1000;
+    t->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t->tv_nsec >= 1000000000L) {
+        t->tv_sec++;
+        t->tv_nsec -= 1000000000L;
+    }
+}
+
+static void *timer_main(void *arg)
+{
+    struct rg_http_server *s = arg;
+
+    pthread_mutex_lock(&s->lock);
+    while (!s->stopping) {
+        struct timespec now, next;
+        int have_next = 0;
+
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        for (size_t i = 0; i < s->nslots;) {
+            if (!ts_before(&now, &s->slots[i].due)) {
+                MHD_resume_connection(s->slots[i].conn);
+                s->slots[i] = s->slots[--s->nslots];
+                continue;
+            }
+            if (!have_next || ts_before(&s->slots[i].due, &next))
+                next = s->slots[i].due;
+            have_next = 1;
+            i++;
+        }
+        if (have_next)
+            pthread_cond_timedwait(&s->wake, &s->lock, &next);
+        else
+            pthread_cond_wait(&s->wake, &s->lock);
+    }
+    /* shutting down: let every held response go */
+    for (size_t i = 0; i < s->nslots; i++)
+        MHD_resume_connection(s->slots[i].conn);
+    s->nslots = 0;
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+/* 1 if the connection was suspended (its response is sent when it resumes). */
+static int hold_response(struct rg_http_server *s, struct MHD_Connection *conn,
+                         struct conn_state *st, struct MHD_Response *mr, unsigned status,
+                         unsigned min_latency_ms)
+{
+    struct timespec due = st->start, now;
+    int held = 0;
+
+    if (!min_latency_ms || !s->timer_started)
+        return 0;
+    ts_add_ms(&due, min_latency_ms);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!ts_before(&now, &due))
+        return 0;
+    pthread_mutex_lock(&s->lock);
+    if (!s->stopping && s->nslots < DELAY_SLOTS) {
+        st->held = mr;
+        st->held_status = status;
+        MHD_suspend_connection(conn);
+        s->slots[s->nslots].conn = conn;
+        s->slots[s->nslots].due = due;
+        s->nslots++;
+        pthread_cond_signal(&s->wake);
+        held = 1;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return held;
+}
 
 const char *rg_http_header(const struct rg_http_request *req, const char *name)
 {
@@ -175,8 +275,12 @@ static enum MHD_Result dispatch(struct rg_http_server *s, struct MHD_Connection 
     /* nothing the servers answer is cacheable unless the handler says so */
     if (!cache_set)
         MHD_add_response_header(mr, "Cache-Control", "no-store");
-    ret = MHD_queue_response(conn, (unsigned)resp.status, mr);
-    MHD_destroy_response(mr);
+    if (hold_response(s, conn, st, mr, (unsigned)resp.status, resp.min_latency_ms)) {
+        ret = MHD_YES;
+    } else {
+        ret = MHD_queue_response(conn, (unsigned)resp.status, mr);
+        MHD_destroy_response(mr);
+    }
     rg_buf_free(&resp.body);
     rg_params_free(&req.query);
     rg_params_free(&req.body);
@@ -197,8 +301,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!st)
             return MHD_NO;
         rg_buf_init(&st->body, s->opts.max_body);
+        clock_gettime(CLOCK_MONOTONIC, &st->start);
         *con_cls = st;
         return MHD_YES;
+    }
+    if (st->held) {
+        /* resumed after the minimum latency */
+        enum MHD_Result ret = MHD_queue_response(conn, st->held_status, st->held);
+        MHD_destroy_response(st->held);
+        st->held = NULL;
+        return ret;
     }
     if (*upload_data_size) {
         if (!st->too_large && rg_buf_append(&st->body, upload_data, *upload_data_size))
@@ -219,6 +331,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)conn;
     (void)toe;
     if (st) {
+        if (st->held)
+            MHD_destroy_response(st->held);
         rg_buf_free(&st->body);
         free(st);
         *con_cls = NULL;
@@ -238,7 +352,7 @@ rg_err rg_http_server_start(const struct rg_http_server_opts *opts, struct rg_ht
 {
     struct rg_http_server *s;
     struct sockaddr_storage ss;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     const union MHD_DaemonInfo *di;
     const char *addr = opts->listen_addr ? opts->listen_addr : "0.0.0.0";
 
@@ -284,6 +398,15 @@ rg_err rg_http_server_start(const struct rg_http_server_opts *opts, struct rg_ht
         return rg_fail(msg, RG_ERR_IO, "cannot listen on %s port %d (in use, or bad TLS key)",
                        addr, opts->port);
     }
+    pthread_mutex_init(&s->lock, NULL);
+    {
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&s->wake, &ca);
+        pthread_condattr_destroy(&ca);
+    }
+    s->timer_started = pthread_create(&s->timer, NULL, timer_main, s) == 0;
     di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : opts->port;
     *out = s;
@@ -299,6 +422,17 @@ void rg_http_server_stop(struct rg_http_server *s)
 {
     if (!s)
         return;
+    if (s->timer_started) {
+        pthread_mutex_lock(&s->lock);
+        s->stopping = 1;
+        pthread_cond_signal(&s->wake);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->timer, NULL);
+    }
     MHD_stop_daemon(s->daemon);
+    if (s->timer_started) {
+        pthread_cond_destroy(&s->wake);
+        pthread_mutex_destroy(&s->lock);
+    }
     free(s);
 }

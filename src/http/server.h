@@ -44,6 +44,10 @@ struct rg_http_response {
     struct rg_buf body;             /* limit 16 MiB */
     char *headers[RG_HTTP_MAX_HEADERS][2]; /* owned name/value pairs */
     size_t nheaders;
+    /* Send no earlier than this many ms after the request arrived (0 = at once). The
+     * connection is suspended meanwhile; no worker thread waits. Used to slow down password
+     * guessing (Proxmox holds every 401 for 3 s). */
+    unsigned min_latency_ms;
 };
 
 /* Sets status, content type and body (copied). */

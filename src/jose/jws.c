@@ -77,7 +77,9 @@ static rg_err decode_json_segment(const char *seg, size_t len, const char *what,
     *out = json_loadb((const char *)raw, rawlen, JSON_REJECT_DUPLICATES, &jerr);
     free(raw);
     if (!*out)
-        return rg_fail(msg, RG_ERR_INVALID, "JWS %s is not JSON: %s", what, jerr.text);
+        /* jansson quotes the offending text; a token is not logged, not even in part */
+        return rg_fail(msg, RG_ERR_INVALID, "JWS %s is not JSON (at position %d)", what,
+                       jerr.position);
     if (!json_is_object(*out)) {
         json_decref(*out);
         *out = NULL;

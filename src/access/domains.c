@@ -9,14 +9,16 @@
 
 #include <openssl/evp.h>
 
+#include "access/groupmap.h"
 #include "base/log.h"
+#include "base/url.h"
 #include "base/mem.h"
 
 /* ---------------------------------------------------------------- option table */
 
 enum opt_kind { OPT_STR, OPT_BOOL };
-enum opt_check { CHK_TEXT, CHK_URL, CHK_GROUPS_CLAIM, CHK_PROMPT, CHK_URISAFE, CHK_COMMENT,
-                 CHK_TFA };
+enum opt_check { CHK_PATH, CHK_TEXT, CHK_URL, CHK_GROUPS_CLAIM, CHK_PROMPT, CHK_URISAFE, CHK_COMMENT,
+                 CHK_TFA, CHK_GROUPS_MAP };
 
 struct optdef {
     const char *key;
@@ -34,12 +36,15 @@ static const struct optdef openid_opts[] = {
     {"acr-values", OPT_STR, 0, 0, CHK_URISAFE, S_OFF(acr_values)},
     {"audiences", OPT_STR, 0, 0, CHK_URISAFE, S_OFF(audiences)},
     {"autocreate", OPT_BOOL, 0, 0, CHK_TEXT, S_OFF(autocreate)},
+    {"client-cert", OPT_STR, 0, 0, CHK_PATH, S_OFF(client_cert)},
+    {"client-cert-key", OPT_STR, 0, 0, CHK_PATH, S_OFF(client_cert_key)},
     {"client-id", OPT_STR, 1, 0, CHK_URL, S_OFF(client_id)},
     {"client-key", OPT_STR, 0, 0, CHK_URL, S_OFF(client_key)},
     {"comment", OPT_STR, 0, 0, CHK_COMMENT, S_OFF(comment)},
     {"default", OPT_BOOL, 0, 0, CHK_TEXT, S_OFF(is_default)},
     {"groups-autocreate", OPT_BOOL, 0, 0, CHK_TEXT, S_OFF(groups_autocreate)},
     {"groups-claim", OPT_STR, 0, 0, CHK_GROUPS_CLAIM, S_OFF(groups_claim)},
+    {"groups-map", OPT_STR, 0, 0, CHK_GROUPS_MAP, S_OFF(groups_map)},
     {"groups-overwrite", OPT_BOOL, 0, 0, CHK_TEXT, S_OFF(groups_overwrite)},
     {"issuer-url", OPT_STR, 1, 0, CHK_URL, S_OFF(issuer_url)},
     {"prompt", OPT_STR, 0, 0, CHK_PROMPT, S_OFF(prompt)},
@@ -109,6 +114,12 @@ static const char *check_value(const struct optdef *o, const char *v)
     size_t len = strlen(v);
 
     switch (o->check) {
+    case CHK_PATH: /* client-cert, client-cert-key: files the server reads */
+        if (len == 0 || v[0] != '/')
+            return "must be an absolute file path";
+        if (len > RG_REALM_URL_MAX)
+            return "value too long (max 256)";
+        return has_ctl(v) ? "control characters are not allowed" : NULL;
     case CHK_COMMENT:
         return len > RG_REALM_COMMENT_MAX ? "value too long (max 4096)" : NULL;
     case CHK_URL:
@@ -161,6 +172,18 @@ static const char *check_value(const struct optdef *o, const char *v)
             if ((unsigned char)*p <= 0x20 || (unsigned char)*p == 0x7f)
                 return "value does not match the format";
         return NULL;
+    case CHK_GROUPS_MAP: {
+        /* validated by the parser the login uses, so a stored map always loads; the reason
+         * is returned by pointer like the constant ones, hence thread-local storage */
+        static __thread struct rg_msg why;
+        struct rg_groupmap m;
+        if (len == 0)
+            return "empty value";
+        if (rg_groupmap_parse(v, &m, &why) != RG_OK)
+            return why.text;
+        rg_groupmap_free(&m);
+        return NULL;
+    }
     }
     return "invalid";
 }
@@ -278,6 +301,9 @@ static void realm_clear(struct rg_realm *r)
     free(r->acr_values);
     free(r->audiences);
     free(r->groups_claim);
+    free(r->client_cert);
+    free(r->client_cert_key);
+    free(r->groups_map);
     free(r->raw);
     realm_init(r);
 }
@@ -311,7 +337,10 @@ static rg_err realm_copy(const struct rg_realm *s, struct rg_realm *d)
         (e = dup_opt(&d->scopes, s->scopes)) || (e = dup_opt(&d->prompt, s->prompt)) ||
         (e = dup_opt(&d->acr_values, s->acr_values)) ||
         (e = dup_opt(&d->audiences, s->audiences)) ||
-        (e = dup_opt(&d->groups_claim, s->groups_claim)) || (e = dup_opt(&d->raw, s->raw)))
+        (e = dup_opt(&d->groups_claim, s->groups_claim)) ||
+        (e = dup_opt(&d->client_cert, s->client_cert)) ||
+        (e = dup_opt(&d->client_cert_key, s->client_cert_key)) ||
+        (e = dup_opt(&d->groups_map, s->groups_map)) || (e = dup_opt(&d->raw, s->raw)))
         realm_clear(d);
     return e;
 }
@@ -817,6 +846,18 @@ rg_err rg_domains_write(const struct rg_domains *d, struct rg_buf *out)
     return RG_OK;
 }
 
+void rg_realm_options(const struct rg_realm *r, rg_realm_option_fn *fn, void *ctx)
+{
+    for (const struct optdef *o = opts_of(r->type); o && o->key; o++) {
+        if (!option_is_set(r, o))
+            continue;
+        if (o->kind == OPT_BOOL)
+            fn(ctx, o->key, NULL, cint_field(r, o) ? 1 : 0);
+        else
+            fn(ctx, o->key, cstr_field(r, o), -1);
+    }
+}
+
 /* ---------------------------------------------------------------- editing */
 
 static int ignored_key(const char *k, int modify)
@@ -854,6 +895,13 @@ static rg_err apply_opts(struct rg_realm *r, const struct rg_params *opts, int c
             return rg_fail(msg, RG_ERR_INVALID, "can't change value of fixed parameter '%s'", k);
         if (rg_params_count(opts, k) > 1)
             return rg_fail(msg, RG_ERR_INVALID, "duplicate option '%s'", k);
+        /* Refused when an admin sets it, so the mistake shows now and not at the first login.
+         * The file parser keeps such a value (a Proxmox file may have one); the relying party
+         * refuses to use it. */
+        if (o->off == S_OFF(issuer_url) && !rg_url_https_or_loopback(v))
+            return rg_fail(msg, RG_ERR_INVALID,
+                           "invalid value for 'issuer-url': an https:// URL is required "
+                           "(http:// only for 127.0.0.1, [::1] or localhost)");
         why = set_option(r, o, v, 1, &e);
         if (e)
             return rg_fail(msg, e, "out of memory");

@@ -24,6 +24,8 @@
  *   "unknown option '<key>'", "invalid value for '<key>': <why>",
  *   "cannot delete required option '<key>'", "cannot delete builtin realm '<id>'".
  * Option values are keyed by their file/API names ("issuer-url", "client-id", ...).
+ * Our addition to the openid options: `groups-map` (claim value -> local group name, applied
+ * before the -<realm> suffix; syntax and checks in access/groupmap.h).
  * Booleans accept 1/0, yes/no, on/off, true/false through the API and only 1/0 in the file.
  *
  * Ownership: struct rg_domains owns every string in it; rg_domains_free releases (and wipes
@@ -61,6 +63,9 @@ struct rg_realm {
     char *acr_values;
     char *audiences;
     char *groups_claim;
+    char *client_cert;       /* our option: PEM certificate file (private_key_jwt) */
+    char *client_cert_key;   /* our option: its PEM private key file */
+    char *groups_map;        /* our option: "<claim value>=<group>,..." (access/groupmap.h) */
     int autocreate;
     int groups_autocreate;
     int groups_overwrite;
@@ -103,6 +108,13 @@ rg_err rg_domains_modify(struct rg_domains *d, const char *id, const struct rg_p
                          const char *delete_list, struct rg_msg *msg);
 /* Removes realm `id`; pam and pve cannot be removed. */
 rg_err rg_domains_delete(struct rg_domains *d, const char *id, struct rg_msg *msg);
+
+/* Calls fn for every option set on realm r (pam/pve/openid; none for ldap/ad), in table
+ * order: string options with str set and boolean -1, booleans with str NULL and boolean 0/1.
+ * `default` is reported only when 1. Values are borrowed (secrets included: the caller
+ * decides what to show). */
+typedef void rg_realm_option_fn(void *ctx, const char *key, const char *str, int boolean);
+void rg_realm_options(const struct rg_realm *r, rg_realm_option_fn *fn, void *ctx);
 
 /* %XX escaping shared with user.cfg (spec §2.1): appends the escaped form of s to b. */
 rg_err rg_cfg_escape(const char *s, struct rg_buf *b);

@@ -9,86 +9,8 @@
 #include <strings.h>
 
 #include "base/log.h"
+#include "base/url.h"
 #include "net/httpc.h"
-
-/* ---- URL rules ---- */
-
-static int host_is_loopback(const char *host, size_t len, int bracketed)
-{
-    char buf[64];
-
-    if (len == 0 || len >= sizeof buf)
-        return 0;
-    memcpy(buf, host, len);
-    buf[len] = '\0';
-    if (bracketed) {
-        struct in6_addr a6;
-        return inet_pton(AF_INET6, buf, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
-    }
-    if (strcasecmp(buf, "localhost") == 0)
-        return 1;
-    {
-        struct in_addr a4;
-        /* inet_pton only takes the strict dotted-quad form (no "127.1", no octal) */
-        return inet_pton(AF_INET, buf, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
-    }
-}
-
-int rg_oidc_url_acceptable(const char *url)
-{
-    const char *auth, *end, *host, *hend, *p;
-    int https, bracketed = 0;
-    size_t len;
-
-    if (!url)
-        return 0;
-    len = strlen(url);
-    if (len == 0 || len > RG_HTTPC_URL_MAX)
-        return 0;
-    for (const unsigned char *c = (const unsigned char *)url; *c; c++)
-        if (*c <= 0x20 || *c >= 0x7f || *c == '#' || *c == '\\')
-            return 0;
-    if (strncasecmp(url, "https://", 8) == 0) {
-        https = 1;
-        auth = url + 8;
-    } else if (strncasecmp(url, "http://", 7) == 0) {
-        https = 0;
-        auth = url + 7;
-    } else {
-        return 0;
-    }
-    end = auth + strcspn(auth, "/?");
-    if (end == auth || memchr(auth, '@', (size_t)(end - auth)))
-        return 0;
-    if (*auth == '[') {
-        bracketed = 1;
-        host = auth + 1;
-        hend = memchr(host, ']', (size_t)(end - host));
-        if (!hend)
-            return 0;
-        p = hend + 1;
-    } else {
-        host = auth;
-        hend = memchr(auth, ':', (size_t)(end - auth));
-        if (!hend)
-            hend = end;
-        p = hend;
-    }
-    if (hend == host)
-        return 0;
-    if (p < end) {
-        /* ":port", 1..5 digits */
-        size_t digits = (size_t)(end - p - 1);
-        if (*p != ':' || digits == 0 || digits > 5)
-            return 0;
-        for (const char *d = p + 1; d < end; d++)
-            if (*d < '0' || *d > '9')
-                return 0;
-    }
-    if (https)
-        return 1;
-    return host_is_loopback(host, (size_t)(hend - host), bracketed);
-}
 
 rg_err rg_oidc_discovery_url(const char *issuer_url, char *out, size_t outsz)
 {
@@ -137,7 +59,7 @@ static rg_err get_endpoint(const json_t *doc, const char *name, int required, ch
     }
     if (!json_is_string(v))
         return rg_fail(msg, RG_ERR_CONFIG, "discovery '%s' is not a string", name);
-    if (!rg_oidc_url_acceptable(json_string_value(v)) ||
+    if (!rg_url_https_or_loopback(json_string_value(v)) ||
         strlen(json_string_value(v)) != json_string_length(v))
         return rg_fail(msg, RG_ERR_CONFIG,
                        "discovery '%s' is not an acceptable URL (https required; http only "
@@ -196,7 +118,7 @@ rg_err rg_oidc_discovery_parse(const char *text, size_t len, const char *issuer_
                     issuer_url, json_string_value(iss));
         goto out;
     }
-    if (!rg_oidc_url_acceptable(issuer_url)) {
+    if (!rg_url_https_or_loopback(issuer_url)) {
         e = rg_fail(msg, RG_ERR_CONFIG, "issuer URL must be https (http only for loopback)");
         goto out;
     }
@@ -263,6 +185,13 @@ rg_err rg_oidc_discovery_parse(const char *text, size_t len, const char *issuer_
         out->auth_methods_listed = 1;
         out->auth_basic = array_has(methods, "client_secret_basic");
         out->auth_post = array_has(methods, "client_secret_post");
+        out->auth_pkjwt = array_has(methods, "private_key_jwt");
+    }
+    methods = json_object_get(doc, "token_endpoint_auth_signing_alg_values_supported");
+    if (json_is_array(methods)) { /* the client-assertion algorithm (clientauth.h) */
+        out->auth_algs_listed = 1;
+        out->auth_alg_ps256 = array_has(methods, "PS256");
+        out->auth_alg_rs256 = array_has(methods, "RS256");
     }
 out:
     json_decref(doc);
@@ -297,6 +226,10 @@ static rg_err discovery_copy(const struct rg_oidc_discovery *s, struct rg_oidc_d
     d->auth_methods_listed = s->auth_methods_listed;
     d->auth_basic = s->auth_basic;
     d->auth_post = s->auth_post;
+    d->auth_pkjwt = s->auth_pkjwt;
+    d->auth_algs_listed = s->auth_algs_listed;
+    d->auth_alg_ps256 = s->auth_alg_ps256;
+    d->auth_alg_rs256 = s->auth_alg_rs256;
     if (bad) {
         rg_oidc_discovery_clear(d);
         return RG_ERR_NOMEM;
@@ -365,7 +298,7 @@ static rg_err fetch_provider(struct rg_oidc_cache *c, const char *issuer_url,
     rg_err e;
 
     *out = NULL;
-    if (!rg_oidc_url_acceptable(issuer_url))
+    if (!rg_url_https_or_loopback(issuer_url))
         return rg_fail(msg, RG_ERR_CONFIG,
                        "issuer URL '%.200s' refused: https required (http only for loopback)",
                        issuer_url);

@@ -51,6 +51,10 @@ struct rg_oidc_discovery {
     int auth_methods_listed;        /* token_endpoint_auth_methods_supported present */
     int auth_basic;                 /* ... lists client_secret_basic */
     int auth_post;                  /* ... lists client_secret_post */
+    int auth_pkjwt;                 /* ... lists private_key_jwt */
+    int auth_algs_listed;           /* token_endpoint_auth_signing_alg_values_supported present */
+    int auth_alg_ps256;             /* ... lists PS256 */
+    int auth_alg_rs256;             /* ... lists RS256 */
 };
 
 /* Validates a discovery document (text, len bytes) fetched for issuer_url. */
@@ -58,9 +62,7 @@ rg_err rg_oidc_discovery_parse(const char *text, size_t len, const char *issuer_
                                struct rg_oidc_discovery *out, struct rg_msg *msg);
 void rg_oidc_discovery_clear(struct rg_oidc_discovery *d);
 
-/* 1 when url is https://host..., or http:// with a loopback host; never with a fragment,
- * user info, control characters or an empty host. */
-int rg_oidc_url_acceptable(const char *url);
+
 
 /* Writes "<issuer without one trailing '/'>/.well-known/openid-configuration" into out. */
 rg_err rg_oidc_discovery_url(const char *issuer_url, char *out, size_t outsz);

@@ -284,6 +284,25 @@ START_TEST(add_modify_delete)
     ck_assert_str_eq(m.text, "invalid value for 'acr-values': value does not match the regex "
                              "pattern");
     rg_params_free(&p);
+    /* issuer URLs: https, or http only on loopback (the file parser keeps what it finds) */
+    {
+        static const char *const bad_issuers[] = {"ftp://idp", "http://idp.example/t/v2.0",
+                                                  "https://idp#frag", "https://user@idp",
+                                                  "http://127.1/", "idp.example"};
+        for (size_t i = 0; i < sizeof bad_issuers / sizeof *bad_issuers; i++) {
+            params(&p, (const char *const[]){"issuer-url", bad_issuers[i], "client-id", "c",
+                                             NULL});
+            ck_assert_int_eq(rg_domains_add(&d, "x1", "openid", &p, &m), RG_ERR_INVALID);
+            ck_assert_str_eq(m.text, "invalid value for 'issuer-url': an https:// URL is "
+                                     "required (http:// only for 127.0.0.1, [::1] or localhost)");
+            rg_params_free(&p);
+        }
+        params(&p, (const char *const[]){"issuer-url", "http://[::1]:8180/t/v2.0", "client-id",
+                                         "c", NULL});
+        ck_assert_int_eq(rg_domains_add(&d, "x2", "openid", &p, &m), RG_OK);
+        ck_assert_int_eq(rg_domains_delete(&d, "x2", &m), RG_OK);
+        rg_params_free(&p);
+    }
     ck_assert_ptr_null(rg_domains_find(&d, "x1"));
 
     /* a good one, becoming the default */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/url.h"
 #include "oidc/provider.h"
 
 #define ISS "https://login.example.test/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"
@@ -77,10 +78,10 @@ START_TEST(url_rules)
         "",
     };
     for (size_t i = 0; i < sizeof good / sizeof *good; i++)
-        ck_assert_msg(rg_oidc_url_acceptable(good[i]), "should accept %s", good[i]);
+        ck_assert_msg(rg_url_https_or_loopback(good[i]), "should accept %s", good[i]);
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-        ck_assert_msg(!rg_oidc_url_acceptable(bad[i]), "should refuse %s", bad[i]);
-    ck_assert(!rg_oidc_url_acceptable(NULL));
+        ck_assert_msg(!rg_url_https_or_loopback(bad[i]), "should refuse %s", bad[i]);
+    ck_assert(!rg_url_https_or_loopback(NULL));
 }
 END_TEST
 

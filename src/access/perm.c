@@ -1,5 +1,6 @@
 #include "access/perm.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +61,304 @@ static void rs_swap(struct roleset *a, struct roleset *b)
     struct roleset t = *a;
     *a = *b;
     *b = t;
+}
+
+/* ---------------------------------------------------------------- index
+ *
+ * Why: without it a query scans every group entry of every visited ACL node (group lookup +
+ * member search each) and every pool, tens of microseconds on a large config. The index is
+ * built once per immutable config (rg_perm_index_build) and gives:
+ *   - ACL node by path: hash map path -> [first, count) in cfg->acl;
+ *   - per node, its group entries as (group index, acl index) sorted, so the entries of a
+ *     user's groups are found by binary search;
+ *   - user id -> sorted group indices (from the groups' member lists);
+ *   - vmid -> pools and storage id -> pools (sorted pool indices).
+ * Keys point into the config's own strings, so the index lives exactly as long as the
+ * (unchanged) config. Every answer equals the index-free path's (tests compare both). */
+
+struct strmap {
+    struct sm_slot {
+        const char *key;
+        uint32_t val;
+    } *slots;
+    size_t mask; /* capacity - 1 (capacity is a power of two, load <= 1/2) */
+};
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h ^ (h >> 29);
+}
+
+static rg_err sm_init(struct strmap *m, size_t n)
+{
+    size_t cap = 16;
+
+    while (cap < 2 * n + 1)
+        cap <<= 1;
+    if (!(m->slots = calloc(cap, sizeof *m->slots)))
+        return RG_ERR_NOMEM;
+    m->mask = cap - 1;
+    return RG_OK;
+}
+
+/* Returns the slot for key: existing (key set) or the empty one to fill. */
+static struct sm_slot *sm_slot(const struct strmap *m, const char *key)
+{
+    size_t i = (size_t)hash_str(key) & m->mask;
+
+    while (m->slots[i].key && strcmp(m->slots[i].key, key))
+        i = (i + 1) & m->mask;
+    return &m->slots[i];
+}
+
+static int sm_get(const struct strmap *m, const char *key, uint32_t *val)
+{
+    const struct sm_slot *sl;
+
+    if (!m->slots)
+        return 0;
+    sl = sm_slot(m, key);
+    if (!sl->key)
+        return 0;
+    *val = sl->val;
+    return 1;
+}
+
+struct pair {
+    uint32_t a, b;
+};
+
+struct ix_node {
+    uint32_t first, count;   /* entries in cfg->acl */
+    uint32_t gfirst, gcount; /* group entries in ix->gents, sorted by (group, acl) */
+};
+
+struct rg_perm_index {
+    struct strmap nodes;  /* path -> node number */
+    struct ix_node *node;
+    struct pair *gents;   /* (group index, acl index) */
+    struct strmap users;  /* user id -> number */
+    uint32_t *ug_off;     /* groups of user k: ug_list[ug_off[k] .. ug_off[k + 1]) */
+    uint32_t *ug_list;
+    struct pair *vmpools; /* (vmid, pool index), sorted */
+    size_t nvmpools;
+    struct strmap stores; /* storage id -> number */
+    uint32_t *sp_off;     /* pools of storage k: sp_list[sp_off[k] .. sp_off[k + 1]) */
+    uint32_t *sp_list;
+};
+
+static int pair_cmp(const void *x, const void *y)
+{
+    const struct pair *a = x, *b = y;
+
+    if (a->a != b->a)
+        return a->a < b->a ? -1 : 1;
+    return a->b < b->b ? -1 : a->b > b->b;
+}
+
+static void index_free(struct rg_perm_index *ix)
+{
+    if (!ix)
+        return;
+    free(ix->nodes.slots);
+    free(ix->node);
+    free(ix->gents);
+    free(ix->users.slots);
+    free(ix->ug_off);
+    free(ix->ug_list);
+    free(ix->vmpools);
+    free(ix->stores.slots);
+    free(ix->sp_off);
+    free(ix->sp_list);
+    free(ix);
+}
+
+/* Group index of an "@group" ACL member, -1 if the group does not exist. */
+static long group_index(const struct rg_usercfg *cfg, const char *gid)
+{
+    size_t lo = 0, hi = cfg->ngroups;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(cfg->groups[mid].id, gid);
+        if (!c)
+            return (long)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+/* CSR build shared by user->groups and storage->pools: keys[i] belongs to owner[i]. */
+static rg_err build_csr(const char *const *keys, const uint32_t *owner, size_t n,
+                        struct strmap *map, uint32_t **off_out, uint32_t **list_out)
+{
+    uint32_t nk = 0, *off = NULL, *list = NULL, *fill = NULL;
+    rg_err e;
+
+    if ((e = sm_init(map, n)))
+        return e;
+    /* pass 1: number the keys and count */
+    off = calloc(n + 2, sizeof *off);
+    list = malloc((n ? n : 1) * sizeof *list);
+    if (!off || !list)
+        goto nomem;
+    for (size_t i = 0; i < n; i++) {
+        struct sm_slot *sl = sm_slot(map, keys[i]);
+        if (!sl->key) {
+            sl->key = keys[i];
+            sl->val = nk++;
+        }
+        off[sl->val + 1]++;
+    }
+    for (uint32_t k = 0; k < nk; k++)
+        off[k + 1] += off[k];
+    if (!(fill = malloc((nk ? nk : 1) * sizeof *fill)))
+        goto nomem;
+    memcpy(fill, off, nk * sizeof *fill);
+    /* pass 2: owners in input order (callers pass them ascending, so each run is sorted) */
+    for (size_t i = 0; i < n; i++) {
+        uint32_t k = sm_slot(map, keys[i])->val;
+        list[fill[k]++] = owner[i];
+    }
+    free(fill);
+    *off_out = off;
+    *list_out = list;
+    return RG_OK;
+nomem:
+    free(off);
+    free(list);
+    free(map->slots);
+    map->slots = NULL;
+    return RG_ERR_NOMEM;
+}
+
+static rg_err index_build(const struct rg_usercfg *cfg, struct rg_perm_index *ix)
+{
+    const char **keys = NULL;
+    uint32_t *owner = NULL;
+    size_t nnodes = 0, ngents = 0, n = 0;
+    rg_err e = RG_OK;
+
+    if (cfg->nacl > UINT32_MAX || cfg->ngroups > UINT32_MAX || cfg->npools > UINT32_MAX)
+        return RG_ERR_LIMIT;
+    /* ACL nodes: entries of one path are contiguous */
+    for (size_t i = 0; i < cfg->nacl; i++) {
+        if (i == 0 || strcmp(cfg->acl[i - 1].path, cfg->acl[i].path))
+            nnodes++;
+        ngents += cfg->acl[i].ugid[0] == '@';
+    }
+    if ((e = sm_init(&ix->nodes, nnodes)))
+        return e;
+    ix->node = calloc(nnodes ? nnodes : 1, sizeof *ix->node);
+    ix->gents = malloc((ngents ? ngents : 1) * sizeof *ix->gents);
+    if (!ix->node || !ix->gents)
+        return RG_ERR_NOMEM;
+    nnodes = ngents = 0;
+    for (size_t i = 0; i < cfg->nacl;) {
+        struct ix_node *nd = &ix->node[nnodes];
+        struct sm_slot *sl = sm_slot(&ix->nodes, cfg->acl[i].path);
+        size_t j = i;
+
+        sl->key = cfg->acl[i].path;
+        sl->val = (uint32_t)nnodes++;
+        nd->first = (uint32_t)i;
+        nd->gfirst = (uint32_t)ngents;
+        while (j < cfg->nacl && !strcmp(cfg->acl[j].path, cfg->acl[i].path)) {
+            long g;
+            if (cfg->acl[j].ugid[0] == '@' && (g = group_index(cfg, cfg->acl[j].ugid + 1)) >= 0) {
+                ix->gents[ngents].a = (uint32_t)g;
+                ix->gents[ngents].b = (uint32_t)j;
+                ngents++;
+            }
+            j++;
+        }
+        nd->count = (uint32_t)(j - i);
+        nd->gcount = (uint32_t)(ngents - nd->gfirst);
+        qsort(ix->gents + nd->gfirst, nd->gcount, sizeof *ix->gents, pair_cmp);
+        i = j;
+    }
+    /* user -> groups (groups ascending, so each user's list comes out sorted) */
+    for (size_t g = 0; g < cfg->ngroups; g++)
+        n += cfg->groups[g].members.n;
+    keys = malloc((n ? n : 1) * sizeof *keys);
+    owner = malloc((n ? n : 1) * sizeof *owner);
+    if (!keys || !owner) {
+        e = RG_ERR_NOMEM;
+        goto out;
+    }
+    n = 0;
+    for (size_t g = 0; g < cfg->ngroups; g++)
+        for (size_t k = 0; k < cfg->groups[g].members.n; k++) {
+            keys[n] = cfg->groups[g].members.items[k];
+            owner[n++] = (uint32_t)g;
+        }
+    if ((e = build_csr(keys, owner, n, &ix->users, &ix->ug_off, &ix->ug_list)))
+        goto out;
+    /* pools: vmid -> pools, storage -> pools */
+    n = 0;
+    for (size_t p = 0; p < cfg->npools; p++)
+        n += cfg->pools[p].nvmids;
+    if (!(ix->vmpools = malloc((n ? n : 1) * sizeof *ix->vmpools))) {
+        e = RG_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t p = 0; p < cfg->npools; p++)
+        for (size_t k = 0; k < cfg->pools[p].nvmids; k++) {
+            ix->vmpools[ix->nvmpools].a = cfg->pools[p].vmids[k];
+            ix->vmpools[ix->nvmpools++].b = (uint32_t)p;
+        }
+    qsort(ix->vmpools, ix->nvmpools, sizeof *ix->vmpools, pair_cmp);
+    n = 0;
+    for (size_t p = 0; p < cfg->npools; p++)
+        n += cfg->pools[p].storages.n;
+    free(keys);
+    free(owner);
+    keys = malloc((n ? n : 1) * sizeof *keys);
+    owner = malloc((n ? n : 1) * sizeof *owner);
+    if (!keys || !owner) {
+        e = RG_ERR_NOMEM;
+        goto out;
+    }
+    n = 0;
+    for (size_t p = 0; p < cfg->npools; p++)
+        for (size_t k = 0; k < cfg->pools[p].storages.n; k++) {
+            keys[n] = cfg->pools[p].storages.items[k];
+            owner[n++] = (uint32_t)p;
+        }
+    e = build_csr(keys, owner, n, &ix->stores, &ix->sp_off, &ix->sp_list);
+out:
+    free(keys);
+    free(owner);
+    return e;
+}
+
+rg_err rg_perm_index_build(struct rg_usercfg *cfg)
+{
+    struct rg_perm_index *ix;
+    rg_err e;
+
+    rg_perm_index_drop(cfg);
+    if (!(ix = calloc(1, sizeof *ix)))
+        return RG_ERR_NOMEM;
+    if ((e = index_build(cfg, ix))) {
+        index_free(ix);
+        return e;
+    }
+    cfg->perm_index = ix;
+    return RG_OK;
+}
+
+void rg_perm_index_drop(struct rg_usercfg *cfg)
+{
+    index_free(cfg->perm_index);
+    cfg->perm_index = NULL;
 }
 
 /* Token/user/group subject kinds for one ACL walk. */
@@ -143,6 +442,119 @@ static rg_err walk_roles(const struct rg_usercfg *cfg, const char *subject, enum
     return e;
 }
 
+/* First index in cfg->acl[lo, hi) whose ugid is >= id (entries there are sorted by ugid). */
+static size_t ugid_lower(const struct rg_usercfg *cfg, size_t lo, size_t hi, const char *id)
+{
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(cfg->acl[mid].ugid, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Index of the first pair with .a == key in p[0, n), or n. */
+static size_t pair_lower(const struct pair *p, size_t n, uint32_t key)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p[mid].a < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* walk_roles with the index: the same steps, entries found by lookup instead of a scan. */
+static rg_err walk_roles_ix(const struct rg_usercfg *cfg, const struct rg_perm_index *ix,
+                            const char *subject, enum subj_kind kind, const char *path,
+                            struct roleset *out)
+{
+    struct roleset cur = {0}, own = {0}, grp = {0};
+    char prefix[RG_ACL_PATH_MAX + 1];
+    const uint32_t *ugroups = NULL;
+    size_t nug = 0, plen = 0;
+    const char *p = path;
+    uint32_t k;
+    rg_err e = RG_OK;
+
+    rs_clear(out);
+    if (kind == SUBJ_USER && sm_get(&ix->users, subject, &k)) {
+        ugroups = ix->ug_list + ix->ug_off[k];
+        nug = ix->ug_off[k + 1] - ix->ug_off[k];
+    }
+    for (;;) {
+        const struct ix_node *nd;
+        int final;
+
+        /* next prefix: "/" first, then one more component each round */
+        if (p == path) {
+            strcpy(prefix, "/");
+            while (*p == '/')
+                p++;
+        } else {
+            const char *slash = strchr(p, '/');
+            const char *end = slash ? slash : p + strlen(p);
+            plen = (size_t)(end - path);
+            memcpy(prefix, path, plen);
+            prefix[plen] = '\0';
+            p = slash ? slash + 1 : end;
+        }
+        final = *p == '\0';
+        if (!sm_get(&ix->nodes, prefix, &k)) {
+            if (final)
+                break;
+            continue;
+        }
+        nd = &ix->node[k];
+        rs_clear(&own);
+        rs_clear(&grp);
+        /* the subject's own entries (user, or the token itself) */
+        for (size_t i = ugid_lower(cfg, nd->first, nd->first + nd->count, subject);
+             i < nd->first + nd->count && !strcmp(cfg->acl[i].ugid, subject) && !e; i++)
+            if (final || cfg->acl[i].propagate)
+                e = rs_set(&own, cfg->acl[i].role, cfg->acl[i].propagate);
+        /* entries of the user's groups, in ACL order (group index order = ugid order) */
+        for (size_t g = 0; g < nug && nd->gcount && !e; g++) {
+            const struct pair *ge = ix->gents + nd->gfirst;
+            for (size_t i = pair_lower(ge, nd->gcount, ugroups[g]);
+                 i < nd->gcount && ge[i].a == ugroups[g] && !e; i++) {
+                const struct rg_acl_entry *a = &cfg->acl[ge[i].b];
+                if (final || a->propagate)
+                    e = rs_set(&grp, a->role, a->propagate);
+            }
+        }
+        if (e)
+            break;
+        if (own.n)
+            rs_swap(&cur, &own);
+        else if (grp.n)
+            rs_swap(&cur, &grp);
+        if (final)
+            break;
+    }
+    if (!e) {
+        if (rs_has(&cur, "NoAccess")) {
+            int prop = 0;
+            for (size_t i = 0; i < cur.n; i++)
+                if (!strcmp(cur.items[i].role, "NoAccess"))
+                    prop = cur.items[i].propagate;
+            rs_clear(&cur);
+            e = rs_set(&cur, "NoAccess", prop);
+        }
+        rs_swap(out, &cur);
+    }
+    rs_free(&cur);
+    rs_free(&own);
+    rs_free(&grp);
+    return e;
+}
+
 /* Steps 1-3: root, tokens, then the walk. */
 static rg_err resolve_roles(const struct rg_usercfg *cfg, const char *subject, const char *path,
                             struct roleset *out)
@@ -158,9 +570,12 @@ static rg_err resolve_roles(const struct rg_usercfg *cfg, const char *subject, c
             return RG_OK;
         if (!t->privsep)
             return resolve_roles(cfg, uid, path, out);
-        return walk_roles(cfg, subject, SUBJ_TOKEN, path, out);
+        return cfg->perm_index
+                   ? walk_roles_ix(cfg, cfg->perm_index, subject, SUBJ_TOKEN, path, out)
+                   : walk_roles(cfg, subject, SUBJ_TOKEN, path, out);
     }
-    return walk_roles(cfg, subject, SUBJ_USER, path, out);
+    return cfg->perm_index ? walk_roles_ix(cfg, cfg->perm_index, subject, SUBJ_USER, path, out)
+                           : walk_roles(cfg, subject, SUBJ_USER, path, out);
 }
 
 static int cmp_strp(const void *a, const void *b)
@@ -249,6 +664,7 @@ static int pool_has_vm(const struct rg_pool *p, uint32_t vmid)
 static rg_err subject_privs(const struct rg_usercfg *cfg, const char *subject, const char *np,
                             struct rg_privset *out)
 {
+    const struct rg_perm_index *ix = cfg->perm_index;
     struct roleset rs = {0};
     rg_err e;
 
@@ -256,7 +672,18 @@ static rg_err subject_privs(const struct rg_usercfg *cfg, const char *subject, c
     if ((e = resolve_roles(cfg, subject, np, &rs)))
         goto out;
     /* step 4: pool membership of /vms/<id> and /storage/<id> */
-    if (!strncmp(np, "/vms/", 5) && !strchr(np + 5, '/')) {
+    if (ix && !strncmp(np, "/vms/", 5) && !strchr(np + 5, '/')) {
+        uint32_t vmid;
+        if (parse_vmid(np + 5, &vmid) == 0)
+            for (size_t i = pair_lower(ix->vmpools, ix->nvmpools, vmid);
+                 i < ix->nvmpools && ix->vmpools[i].a == vmid && !e; i++)
+                e = merge_pool_roles(cfg, subject, cfg->pools[ix->vmpools[i].b].id, &rs);
+    } else if (ix && !strncmp(np, "/storage/", 9) && np[9] && !strchr(np + 9, '/')) {
+        uint32_t k;
+        if (sm_get(&ix->stores, np + 9, &k))
+            for (uint32_t i = ix->sp_off[k]; i < ix->sp_off[k + 1] && !e; i++)
+                e = merge_pool_roles(cfg, subject, cfg->pools[ix->sp_list[i]].id, &rs);
+    } else if (!strncmp(np, "/vms/", 5) && !strchr(np + 5, '/')) {
         uint32_t vmid;
         if (parse_vmid(np + 5, &vmid) == 0)
             for (size_t i = 0; i < cfg->npools && !e; i++)
@@ -334,6 +761,22 @@ bool rg_perm_check(const struct rg_usercfg *cfg, const char *subject, const char
     if (any)
         return (ps.privs & need) != 0;
     return (ps.privs & need) == need;
+}
+
+bool rg_perm_may_read_permissions(const struct rg_usercfg *cfg, const char *caller,
+                                  const char *target)
+{
+    const char *bang;
+
+    if (!caller || !target)
+        return false;
+    if (!strcmp(caller, target))
+        return true;
+    bang = strchr(target, '!');
+    if (bang && !strchr(caller, '!') && strlen(caller) == (size_t)(bang - target) &&
+        !strncmp(caller, target, (size_t)(bang - target)))
+        return true;
+    return rg_perm_check(cfg, caller, "/access", rg_priv_bit("Sys.Audit"), false);
 }
 
 json_t *rg_privset_json(const struct rg_privset *ps)

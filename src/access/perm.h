@@ -22,6 +22,14 @@
 #include "access/usercfg.h"
 #include "base/err.h"
 
+/* Lookup index for a config that no longer changes (store snapshots, the benchmark): hash
+ * maps for ACL nodes, user -> groups and pool members, so a query does no linear scans.
+ * Every function below answers the same with or without it. The config must not be edited
+ * while it has one (edit a copy: rg_usercfg_copy does not copy the index). Build replaces
+ * an older index; RG_ERR_NOMEM leaves the config without one (queries still work). */
+rg_err rg_perm_index_build(struct rg_usercfg *cfg);
+void rg_perm_index_drop(struct rg_usercfg *cfg);
+
 /* Effective roles of subject on path (spec §5.7 steps 1-3), sorted, with NoAccess
  * collapsing the set to {"NoAccess"}. *out is initialised here. */
 rg_err rg_perm_roles(const struct rg_usercfg *cfg, const char *subject, const char *path,
@@ -33,6 +41,13 @@ rg_err rg_perm_privs(const struct rg_usercfg *cfg, const char *subject, const ch
  * false on an invalid path. */
 bool rg_perm_check(const struct rg_usercfg *cfg, const char *subject, const char *path,
                    rg_privmask need, bool any);
+/* Access rule of GET /access/permissions?userid=<target> (spec §5.9): true without extra
+ * privileges when target is the caller itself, or a token id whose owner is the caller
+ * (by name, as PVE: the token need not exist; a token caller owns no tokens); otherwise
+ * true iff the caller holds Sys.Audit on /access (a token caller: the token's own effective
+ * privileges, i.e. intersected with its owner's when privilege-separated). */
+bool rg_perm_may_read_permissions(const struct rg_usercfg *cfg, const char *caller,
+                                  const char *target);
 /* {"Priv.Name": 0|1, ...} for a privilege set (1 = propagated). */
 json_t *rg_privset_json(const struct rg_privset *ps);
 /* GET /access/permissions without `path`: object path -> {priv -> 0|1} over the default

@@ -12,6 +12,8 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "access/pam.h"
+#include "access/perm.h"
 #include "base/fsutil.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -36,7 +38,6 @@ struct rg_store {
     pthread_mutex_t reload_mu; /* one rebuild at a time; guards seen[] */
     struct rg_snapshot *cur;
     struct stamp seen[F_COUNT]; /* stamps of the last load attempt (good or bad) */
-    time_t last_check;          /* guarded by mu */
     unsigned long generation;   /* guarded by reload_mu */
 };
 
@@ -223,6 +224,7 @@ static void snapshot_free(struct rg_snapshot *s)
     if (!s)
         return;
     rg_domains_free(&s->domains);
+    rg_perm_index_drop(&s->users);
     rg_usercfg_free(&s->users);
     EVP_PKEY_free(s->ticket_key);
     EVP_PKEY_free(s->ticket_pub);
@@ -264,6 +266,9 @@ static rg_err load_snapshot(const struct rg_store *st, struct rg_snapshot **out,
         rg_fail(msg, e, "cannot parse user.cfg");
         goto out;
     }
+    /* snapshots never change: index them for the permission queries of every request */
+    if (rg_perm_index_build(&s->users) != RG_OK)
+        rg_warn("user.cfg: no permission index (out of memory); queries will be slower");
     if ((e = read_pem_key(st, file_rel[F_KEY], 1, &s->ticket_key, msg)) ||
         (e = read_pem_key(st, file_rel[F_PUB], 0, &s->ticket_pub, msg)))
         goto out;
@@ -345,17 +350,11 @@ static rg_err check_and_reload(struct rg_store *st, int force)
 const struct rg_snapshot *rg_store_acquire(struct rg_store *st)
 {
     struct rg_snapshot *s;
-    time_t t = time(NULL);
-    int check = 0;
 
-    pthread_mutex_lock(&st->mu);
-    if (t != st->last_check) {
-        st->last_check = t;
-        check = 1;
-    }
-    pthread_mutex_unlock(&st->mu);
-    /* one thread per second looks at the files; the others never wait for it */
-    if (check && pthread_mutex_trylock(&st->reload_mu) == 0) {
+    /* Every acquire looks at the files (a few stat calls; parsing happens only when one
+     * changed), so a disabled user or a removed ACL takes effect with the next request.
+     * One thread looks at a time; the others never wait for it. */
+    if (pthread_mutex_trylock(&st->reload_mu) == 0) {
         check_and_reload(st, 0);
         pthread_mutex_unlock(&st->reload_mu);
     }
@@ -412,7 +411,6 @@ rg_err rg_store_open(const char *dir, struct rg_store **out, struct rg_msg *msg)
         goto fail;
     s->generation = ++st->generation;
     st->cur = s;
-    st->last_check = time(NULL);
     *out = st;
     return RG_OK;
 fail:
@@ -632,6 +630,13 @@ rg_err rg_store_acl_change(struct rg_store *st, const char *path, const char *ro
 rg_err rg_store_verify_password(struct rg_store *st, const struct rg_snapshot *snap,
                                 const char *userid, const char *password, struct rg_msg *msg)
 {
+    return rg_store_verify_password_from(st, snap, userid, password, NULL, msg);
+}
+
+rg_err rg_store_verify_password_from(struct rg_store *st, const struct rg_snapshot *snap,
+                                     const char *userid, const char *password,
+                                     const char *rhost, struct rg_msg *msg)
+{
     char name[RG_USERID_MAX + 1], realm[RG_REALMID_MAX + 1];
     const struct rg_realm *r;
     struct rg_shadow sh;
@@ -645,6 +650,12 @@ rg_err rg_store_verify_password(struct rg_store *st, const struct rg_snapshot *s
                        realm);
     if (!strcmp(r->type, "openid"))
         return rg_fail(msg, RG_ERR_AUTH, "OpenID realm does not allow password verification.");
+    if (!strcmp(r->type, "pam")) {
+        /* PAM runs in the separate helper process (pam.h), never in this one */
+        if (!password || !password[0])
+            return rg_fail(msg, RG_ERR_AUTH, "no password");
+        return rg_pam_authenticate(name, password, rhost, msg);
+    }
     if (strcmp(r->type, "pve"))
         return rg_fail(msg, RG_ERR_CONFIG, "%s authentication is not supported", r->type);
     if (!password || !password[0])

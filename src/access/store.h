@@ -94,12 +94,19 @@ rg_err rg_store_acl_change(struct rg_store *st, const char *path, const char *ro
                            int propagate, int remove, struct rg_msg *msg);
 
 /* Password login check against the user's realm (read from snap): `pve` reads
- * priv/shadow.cfg now (rg_shadow_verify); `openid` → RG_ERR_AUTH "OpenID realm does not
- * allow password verification."; `pam`, `ldap`, `ad` → RG_ERR_CONFIG "<type> authentication
- * is not supported"; unknown realm → RG_ERR_NOTFOUND "authentication domain '<r>' does not
- * exist". Does not check user existence/enable (rg_usercfg_check_user does). */
+ * priv/shadow.cfg now (rg_shadow_verify); `pam` asks the PAM helper process for the name
+ * part of the user id (rg_pam_authenticate, access/pam.h: RG_ERR_AUTH when PAM refuses);
+ * `openid` → RG_ERR_AUTH "OpenID realm does not allow password verification."; `ldap`,
+ * `ad` → RG_ERR_CONFIG "<type> authentication is not supported"; unknown realm →
+ * RG_ERR_NOTFOUND "authentication domain '<r>' does not exist". Does not check user
+ * existence/enable (rg_usercfg_check_user does). */
 rg_err rg_store_verify_password(struct rg_store *st, const struct rg_snapshot *snap,
                                 const char *userid, const char *password, struct rg_msg *msg);
+/* The same with the client address, which the `pam` realm passes to PAM as PAM_RHOST
+ * (rhost NULL or "" = not set). */
+rg_err rg_store_verify_password_from(struct rg_store *st, const struct rg_snapshot *snap,
+                                     const char *userid, const char *password,
+                                     const char *rhost, struct rg_msg *msg);
 /* Sets the password of a `pve`-realm user (8..64 chars is the API's rule, enforced by the
  * caller; here only 1..RG_PASSWORD_MAX). Other realms: RG_ERR_CONFIG "can't set password on
  * auth type '<type>'". */

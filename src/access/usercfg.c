@@ -162,15 +162,18 @@ static int strlist_bsearch(const struct rg_strlist *l, const char *s)
 /* ACL paths sort in tree order: '/' ranks below every other path character. */
 static int path_cmp(const char *a, const char *b)
 {
-    for (;; a++, b++) {
-        unsigned char ca = (unsigned char)*a, cb = (unsigned char)*b;
-        if (ca == '/')
-            ca = 1;
-        if (cb == '/')
-            cb = 1;
-        if (ca != cb || !ca)
-            return (int)ca - (int)cb;
-    }
+    size_t i = 0;
+    unsigned char ca, cb;
+
+    while (a[i] == b[i] && a[i])
+        i++;
+    ca = (unsigned char)a[i];
+    cb = (unsigned char)b[i];
+    if (ca == '/')
+        ca = 1;
+    if (cb == '/')
+        cb = 1;
+    return (int)ca - (int)cb;
 }
 
 static int acl_cmp(const struct rg_acl_entry *a, const struct rg_acl_entry *b)
@@ -244,48 +247,36 @@ void rg_usercfg_free(struct rg_usercfg *cfg)
 
 /* ================================================================ lookups */
 
-static struct rg_user *user_mut(struct rg_usercfg *cfg, const char *id)
+/* The element of a sorted array (whose elements start with their id) named id, or NULL. */
+static void *find_by_id(void *base, size_t n, size_t size, const char *id)
 {
     int found;
     size_t i;
 
     if (!id)
         return NULL;
-    i = sorted_find(cfg->users, cfg->nusers, sizeof *cfg->users, id, &found);
-    return found ? &cfg->users[i] : NULL;
+    i = sorted_find(base, n, size, id, &found);
+    return found ? (char *)base + i * size : NULL;
+}
+
+static struct rg_user *user_mut(struct rg_usercfg *cfg, const char *id)
+{
+    return find_by_id(cfg->users, cfg->nusers, sizeof *cfg->users, id);
 }
 
 static struct rg_group *group_mut(struct rg_usercfg *cfg, const char *id)
 {
-    int found;
-    size_t i;
-
-    if (!id)
-        return NULL;
-    i = sorted_find(cfg->groups, cfg->ngroups, sizeof *cfg->groups, id, &found);
-    return found ? &cfg->groups[i] : NULL;
+    return find_by_id(cfg->groups, cfg->ngroups, sizeof *cfg->groups, id);
 }
 
 static struct rg_pool *pool_mut(struct rg_usercfg *cfg, const char *id)
 {
-    int found;
-    size_t i;
-
-    if (!id)
-        return NULL;
-    i = sorted_find(cfg->pools, cfg->npools, sizeof *cfg->pools, id, &found);
-    return found ? &cfg->pools[i] : NULL;
+    return find_by_id(cfg->pools, cfg->npools, sizeof *cfg->pools, id);
 }
 
 static struct rg_role *role_mut(struct rg_usercfg *cfg, const char *id)
 {
-    int found;
-    size_t i;
-
-    if (!id)
-        return NULL;
-    i = sorted_find(cfg->roles, cfg->nroles, sizeof *cfg->roles, id, &found);
-    return found ? &cfg->roles[i] : NULL;
+    return find_by_id(cfg->roles, cfg->nroles, sizeof *cfg->roles, id);
 }
 
 const struct rg_user *rg_usercfg_user(const struct rg_usercfg *cfg, const char *userid)
@@ -312,13 +303,10 @@ static struct rg_token *token_mut(struct rg_usercfg *cfg, const char *tokenid)
 {
     char uid[RG_USERID_MAX + 1], name[RG_TOKENNAME_MAX + 1];
     struct rg_user *u;
-    int found;
-    size_t i;
 
     if (rg_tokenid_split(tokenid, uid, name) != RG_OK || !(u = user_mut(cfg, uid)))
         return NULL;
-    i = sorted_find(u->tokens, u->ntokens, sizeof *u->tokens, tokenid, &found);
-    return found ? &u->tokens[i] : NULL;
+    return find_by_id(u->tokens, u->ntokens, sizeof *u->tokens, tokenid);
 }
 
 const struct rg_token *rg_usercfg_token(const struct rg_usercfg *cfg, const char *tokenid)
@@ -878,9 +866,16 @@ static rg_err pacl_add(struct pctx *p, const char *path, const char *ugid, const
         p->capacl = ncap;
     }
     a = &p->acl[p->nacl];
-    snprintf(a->e.path, sizeof a->e.path, "%s", path);
-    snprintf(a->e.ugid, sizeof a->e.ugid, "%s", ugid);
-    snprintf(a->e.role, sizeof a->e.role, "%s", role);
+    {
+        size_t lp = strnlen(path, sizeof a->e.path - 1), lu = strnlen(ugid, sizeof a->e.ugid - 1),
+               lr = strnlen(role, sizeof a->e.role - 1);
+        memcpy(a->e.path, path, lp);
+        a->e.path[lp] = '\0';
+        memcpy(a->e.ugid, ugid, lu);
+        a->e.ugid[lu] = '\0';
+        memcpy(a->e.role, role, lr);
+        a->e.role[lr] = '\0';
+    }
     a->e.propagate = prop;
     a->seq = p->nacl++;
     return RG_OK;
@@ -940,31 +935,46 @@ static rg_err parse_acl(struct pctx *p, char **f)
 
 static int pacl_cmp(const void *a, const void *b)
 {
-    const struct pacl *x = a, *y = b;
+    const struct pacl *x = *(const struct pacl *const *)a, *y = *(const struct pacl *const *)b;
     int c = acl_cmp(&x->e, &y->e);
     if (c)
         return c;
     return x->seq < y->seq ? 1 : x->seq > y->seq ? -1 : 0; /* newest first */
 }
 
-/* Sorted, de-duplicated (later lines win) ACL list from the parse buffer. */
+/* Sorted, de-duplicated (later lines win) ACL list from the parse buffer. Sorts pointers,
+ * not the large entries; a file in canonical order (as the writer leaves it) needs no
+ * sort at all. */
 static rg_err pacl_finish(struct pctx *p)
 {
     struct rg_usercfg *cfg = p->cfg;
+    struct pacl **order;
+    int sorted = 1;
 
     if (p->nacl == 0)
         return RG_OK;
-    qsort(p->acl, p->nacl, sizeof *p->acl, pacl_cmp);
-    cfg->acl = malloc(p->nacl * sizeof *cfg->acl);
-    if (!cfg->acl)
+    if (!(order = malloc(p->nacl * sizeof *order)))
         return RG_ERR_NOMEM;
+    for (size_t i = 0; i < p->nacl; i++) {
+        order[i] = &p->acl[i];
+        if (i && sorted && pacl_cmp(&order[i - 1], &order[i]) > 0)
+            sorted = 0;
+    }
+    if (!sorted)
+        qsort(order, p->nacl, sizeof *order, pacl_cmp);
+    cfg->acl = malloc(p->nacl * sizeof *cfg->acl);
+    if (!cfg->acl) {
+        free(order);
+        return RG_ERR_NOMEM;
+    }
     cfg->capacl = p->nacl;
     cfg->nacl = 0;
     for (size_t i = 0; i < p->nacl; i++) {
-        if (cfg->nacl && acl_cmp(&cfg->acl[cfg->nacl - 1], &p->acl[i].e) == 0)
+        if (cfg->nacl && acl_cmp(&cfg->acl[cfg->nacl - 1], &order[i]->e) == 0)
             continue;
-        cfg->acl[cfg->nacl++] = p->acl[i].e;
+        cfg->acl[cfg->nacl++] = order[i]->e;
     }
+    free(order);
     return RG_OK;
 }
 
@@ -1584,6 +1594,29 @@ rg_err rg_usercfg_token_add(struct rg_usercfg *cfg, const char *tokenid, int64_t
     t->expire = expire;
     t->privsep = privsep ? 1 : 0;
     t->comment = c;
+    return RG_OK;
+}
+
+rg_err rg_usercfg_token_modify(struct rg_usercfg *cfg, const char *tokenid, int64_t expire,
+                               int privsep, const char *comment, struct rg_msg *msg)
+{
+    struct rg_token *t = token_mut(cfg, tokenid);
+    char *c = NULL;
+
+    if (!t)
+        return rg_fail(msg, RG_ERR_NOTFOUND, "no such token '%.130s'", tokenid ? tokenid : "");
+    if (comment && (strlen(comment) > RG_USER_COMMENT_MAX || has_ctl(comment)))
+        return rg_fail(msg, RG_ERR_INVALID, "comment: invalid value");
+    if (comment && comment[0] && !(c = strdup(comment)))
+        return rg_fail(msg, RG_ERR_NOMEM, "out of memory");
+    if (expire >= 0)
+        t->expire = expire;
+    if (privsep >= 0)
+        t->privsep = privsep ? 1 : 0;
+    if (comment) {
+        free(t->comment);
+        t->comment = c;
+    }
     return RG_OK;
 }
 

@@ -91,6 +91,9 @@ struct rg_usercfg {
     struct rg_role *roles;  size_t nroles;  size_t caproles;  /* custom roles only */
     struct rg_acl_entry *acl; size_t nacl;  size_t capacl;
     char digest[41];        /* SHA-1 hex of the parsed text ("" for a built config) */
+    /* private to perm.c: lookup index of an immutable config (rg_perm_index_build), NULL if
+     * none; never copied by rg_usercfg_copy; drop it (rg_perm_index_drop) before freeing */
+    struct rg_perm_index *perm_index;
 };
 
 void rg_usercfg_init(struct rg_usercfg *cfg);
@@ -144,6 +147,10 @@ rg_err rg_usercfg_user_delete(struct rg_usercfg *cfg, const char *userid, struct
 /* ---- tokens (metadata only; secrets live in priv/token.cfg, not handled here) ---- */
 rg_err rg_usercfg_token_add(struct rg_usercfg *cfg, const char *tokenid, int64_t expire,
                             int privsep, const char *comment, struct rg_msg *msg);
+/* Changes token metadata: expire < 0 and privsep < 0 mean unchanged; comment NULL =
+ * unchanged, "" = clear. "no such token '<id>'" (NOTFOUND). ACL entries are kept. */
+rg_err rg_usercfg_token_modify(struct rg_usercfg *cfg, const char *tokenid, int64_t expire,
+                               int privsep, const char *comment, struct rg_msg *msg);
 /* Removes the token and its ACL entries. */
 rg_err rg_usercfg_token_delete(struct rg_usercfg *cfg, const char *tokenid, struct rg_msg *msg);
 

@@ -1,20 +1,29 @@
-/* authz.c — /authorize and the sign-in form (part of the web module, see web.h).
+/* authz.c — /authorize, the sign-in form and the consent page (part of the web module, see
+ * web.h).
  *
  * Order of checks follows Entra: tenant, client_id, redirect_uri are answered on an error
  * page (never a redirect: the redirect target is not trusted yet); everything after that
- * goes back to the app's redirect URI as error/error_description/state. */
+ * goes back to the app's redirect URI as error/error_description/state. Once the user is
+ * known (session or form): disabled (AADSTS50057) and not assigned while the app requires
+ * assignment (AADSTS50105) are error pages; missing consent (or prompt=consent) shows the
+ * consent page, whose Accept is the only place `serve` writes the state (a user consent
+ * record, through the same locked read-modify-write as the CLI). */
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/b64.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/rand.h"
 #include "idp/check.h"
+#include "idp/claims.h"
 #include "idp/cred.h"
 #include "idp/page.h"
 #include "idp/web.h"
+#include "jose/jws.h"
 
 #define STATE_MAX 2048
 #define NONCE_MAX 1024
@@ -96,31 +105,81 @@ static void redirect_error(struct rg_idp_rq *rq, const struct rg_idp_authreq *ar
     rg_idp_outcome(rq, "%s AADSTS%d sent to the app", error, code);
 }
 
-/* Issues a code for ar (now signed in as u in session sid) and sends it to the app. */
+/* The ID token /authorize hands out (response_type id_token): nonce always, hasgroups rule,
+ * c_hash when a code goes with it. NULL after answering the error. */
+static char *authorize_id_token(struct rg_idp_rq *rq, const struct rg_idp_authreq *ar,
+                                const struct rg_idp_user *u, const char *code)
+{
+    char issuer[2300], *tok = NULL, *ch = NULL;
+    const char *kid = NULL;
+    EVP_PKEY *key = rg_idp_snap_signer(rq->snap, rq->tenant, &kid);
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    json_t *claims = NULL, *hdr = NULL;
+
+    if (!key) {
+        rg_idp_error_page(rq, 500, 500011, "The tenant has no usable token-signing key.");
+        return NULL;
+    }
+    rg_idp_issuer(rq->w->base, rq->tenant->id, issuer, sizeof issuer);
+    claims = rg_idp_id_token_claims(issuer, rq->w->base, rq->tenant,
+                                    rg_idp_app_find(rq->tenant, ar->g.client_id), &ar->g, u,
+                                    rq->now, 1, true);
+    /* c_hash: left half of SHA-256 of the code's ASCII (OIDC Core §3.3.2.11) */
+    if (claims && code && EVP_Digest(code, strlen(code), md, &mdlen, EVP_sha256(), NULL) &&
+        mdlen == 32 && (ch = rg_b64url_encode(md, 16)) != NULL)
+        json_object_set_new(claims, "c_hash", json_string(ch));
+    hdr = json_pack("{s:s}", "kid", kid);
+    if (!claims || !hdr || (code && !ch) || rg_jws_sign(claims, hdr, "RS256", key, &tok)) {
+        rg_idp_error_page(rq, 500, 90033, "A transient error has occurred. Please try again.");
+        tok = NULL;
+    }
+    free(ch);
+    json_decref(claims);
+    json_decref(hdr);
+    return tok;
+}
+
+/* Issues what ar asked for (a code, an ID token, or both) for u signed in as session sid,
+ * and sends it to the app. */
 static void issue_code(struct rg_idp_rq *rq, struct rg_idp_authreq *ar,
                        const struct rg_idp_user *u, const char *sid, int64_t auth_time,
-                       const char *set_cookie)
+                       const char *set_cookie, const char *session)
 {
-    const char *names[3] = {"code", "state", "session_state"};
-    const char *values[3];
-    char *code = NULL;
+    const char *names[4], *values[4];
+    char *code = NULL, *id_token = NULL;
+    size_t n = 0;
 
     memcpy(ar->g.oid, u->oid, sizeof ar->g.oid);
     snprintf(ar->g.sid, sizeof ar->g.sid, "%s", sid);
     ar->g.auth_time = auth_time;
-    if (rg_idp_code_put(rq->w->flow, &ar->g, rq->now, &code)) {
+    if (ar->want_code && rg_idp_code_put(rq->w->flow, &ar->g, rq->now, &code)) {
         rg_idp_error_page(rq, 500, 90033, "A transient error has occurred. Please try again.");
         return;
     }
-    values[0] = code;
-    if (ar->state) {
-        values[1] = ar->state;
-        values[2] = sid;
-    } else {
-        names[1] = "session_state";
-        values[1] = sid;
+    if (ar->want_id_token && !(id_token = authorize_id_token(rq, ar, u, code)))
+        goto out;
+    /* remembered for front-channel logout; a full list only costs that app the call */
+    if (session && rg_idp_session_add_app(rq->w->flow, session, ar->g.client_id))
+        rg_warn("session holds too many apps; %s gets no front-channel logout call",
+                ar->g.client_id);
+    if (code) {
+        names[n] = "code";
+        values[n++] = code;
     }
-    send_to_app(rq, ar->g.redirect_uri, ar->mode, names, values, ar->state ? 3 : 2, set_cookie);
+    if (id_token) {
+        names[n] = "id_token";
+        values[n++] = id_token;
+    }
+    if (ar->state) {
+        names[n] = "state";
+        values[n++] = ar->state;
+    }
+    names[n] = "session_state";
+    values[n++] = sid;
+    send_to_app(rq, ar->g.redirect_uri, ar->mode, names, values, n, set_cookie);
+out:
+    rg_free_secret(id_token);
     rg_free_secret(code);
 }
 
@@ -133,6 +192,43 @@ static bool consent_ok(const struct rg_idp_tenant *t, const struct rg_idp_authre
 #define CONSENT_TEXT                                                                      \
     "The user or administrator has not consented to use the application with ID '%s' named " \
     "'%s'. Send an interactive authorization request for this user and resource."
+
+#define NOT_ASSIGNED_TEXT                                                                  \
+    "The signed in user '%s' is not assigned to a role for the application '%s' (%s)."
+
+/* Assignment required: the user must be assigned, directly or through a group. */
+static bool assigned_ok(const struct rg_idp_tenant *t, const struct rg_idp_app *app,
+                        const struct rg_idp_user *u)
+{
+    return !app->assignment_required || rg_idp_user_assigned(t, app->client_id, u->oid);
+}
+
+/* Shows the consent page for ar, whose user (g.oid, g.sid) has signed in. set_cookie may be
+ * NULL. */
+static void show_consent(struct rg_idp_rq *rq, struct rg_idp_authreq *ar,
+                         const struct rg_idp_app *app, const struct rg_idp_user *u,
+                         const char *set_cookie)
+{
+    char action[2300], *ctx = NULL;
+    struct rg_idp_consent_page p;
+
+    if (rg_idp_authreq_put(rq->w->flow, ar, rq->now, &ctx)) {
+        rg_idp_error_page(rq, 500, 90033, "A transient error has occurred. Please try again.");
+        return;
+    }
+    rg_idp_url(rq, "consent", action, sizeof action);
+    p.tenant_name = rq->tenant->name;
+    p.app_name = app->display_name;
+    p.upn = u->guest && u->mail ? u->mail : u->upn;
+    p.scopes = ar->g.scopes;
+    p.action = action;
+    p.ctx = ctx;
+    if (rg_idp_page_consent(rq->resp, &p) ||
+        (set_cookie && rg_http_add_header(rq->resp, "Set-Cookie", set_cookie)))
+        rg_http_respond(rq->resp, 500, "text/plain; charset=utf-8", "internal error\n", 15);
+    rg_idp_outcome(rq, "consent page: user %s app %s", u->upn, app->client_id);
+    free(ctx);
+}
 
 /* ---- /authorize ------------------------------------------------------------------------- */
 
@@ -150,6 +246,21 @@ static bool pkce_challenge_ok(const char *c, const char *method)
             return false;
     }
     return true;
+}
+
+/* True if the space-separated list has word w. */
+static bool has_word(const char *list, const char *w)
+{
+    size_t wl = strlen(w);
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, " ");
+        if (n == wl && strncmp(p, w, n) == 0)
+            return true;
+        p += n;
+        while (*p == ' ')
+            p++;
+    }
+    return false;
 }
 
 /* True if every word of rt is an OAuth response type Entra knows (implicit/hybrid). */
@@ -186,12 +297,14 @@ static void show_login(struct rg_idp_rq *rq, const char *ctx, const char *loginf
 }
 
 /* The signed-in user behind the request's session cookie, if any (and still allowed). */
-static const struct rg_idp_user *session_user(struct rg_idp_rq *rq, struct rg_idp_grant *sess)
+static const struct rg_idp_user *session_user(struct rg_idp_rq *rq, struct rg_idp_grant *sess,
+                                             char **cookie_out)
 {
     char *cookie = rg_http_cookie(rq->http, RG_IDP_SESSION_COOKIE);
     const struct rg_idp_user *u = NULL;
 
     memset(sess, 0, sizeof *sess);
+    *cookie_out = NULL;
     if (!cookie)
         return NULL;
     if (rg_idp_session_get(rq->w->flow, cookie, rq->now, sess) == RG_OK &&
@@ -200,7 +313,10 @@ static const struct rg_idp_user *session_user(struct rg_idp_rq *rq, struct rg_id
         if (u && !u->enabled)
             u = NULL;
     }
-    rg_free_secret(cookie);
+    if (u)
+        *cookie_out = cookie;
+    else
+        rg_free_secret(cookie);
     return u;
 }
 
@@ -209,7 +325,7 @@ void rg_idp_authorize(struct rg_idp_rq *rq)
     static const char *const known[] = {
         "client_id", "redirect_uri", "response_type", "response_mode", "scope", "state",
         "nonce", "prompt", "login_hint", "domain_hint", "code_challenge",
-        "code_challenge_method", NULL};
+        "code_challenge_method", "max_age", NULL};
     struct rg_idp_tenant *t = rq->tenant;
     const char *client_id = rg_idp_param(rq, "client_id", false);
     const char *redirect = rg_idp_param(rq, "redirect_uri", false);
@@ -222,13 +338,14 @@ void rg_idp_authorize(struct rg_idp_rq *rq)
     const char *hint = rg_idp_param(rq, "login_hint", false);
     const char *cc = rg_idp_param(rq, "code_challenge", false);
     const char *ccm = rg_idp_param(rq, "code_challenge_method", false);
+    const char *max_age = rg_idp_param(rq, "max_age", false);
     const char *dup = rg_idp_param_dup(rq, known);
     const struct rg_idp_app *app;
     const struct rg_idp_user *u;
     struct rg_idp_authreq ar;
     struct rg_idp_grant sess;
     struct rg_msg why;
-    char *scopes = NULL, *ctx = NULL;
+    char *scopes = NULL, *ctx = NULL, *session = NULL;
 
     memset(&ar, 0, sizeof ar);
     memset(&sess, 0, sizeof sess);
@@ -320,14 +437,29 @@ void rg_idp_authorize(struct rg_idp_rq *rq)
                        "'response_type'.");
         goto out;
     }
-    if (strcmp(rtype, "code") != 0) {
-        if (known_implicit(rtype) && strlen(rtype) < 64)
-            redirect_error(rq, &ar, "unsupported_response_type", 700054,
-                           "response_type '%s' is not enabled for the application.", rtype);
-        else
-            redirect_error(rq, &ar, "unsupported_response_type", 70005,
-                           "response_type '%.64s' is not supported.", rtype);
+    if (!known_implicit(rtype) || strlen(rtype) >= 64) {
+        redirect_error(rq, &ar, "unsupported_response_type", 70005,
+                       "response_type '%.64s' is not supported.", rtype);
         goto out;
+    }
+    ar.want_code = has_word(rtype, "code");
+    ar.want_id_token = has_word(rtype, "id_token");
+    if (has_word(rtype, "token") || (ar.want_id_token && !app->implicit_id_token) ||
+        (!ar.want_code && !ar.want_id_token)) {
+        redirect_error(rq, &ar, "unsupported_response_type", 700054,
+                       "response_type '%s' is not enabled for the application.", rtype);
+        goto out;
+    }
+    if (ar.want_id_token && ar.mode == RG_IDP_MODE_QUERY) {
+        /* tokens never go in a query string: fragment is the default, query refused */
+        ar.mode = RG_IDP_MODE_FRAGMENT;
+        if (rmode) {
+            redirect_error(rq, &ar, "invalid_request", 70007,
+                           "'query' is not a supported value of 'response_mode' when "
+                           "requesting an ID token. Supported values are: 'fragment', "
+                           "'form_post'.");
+            goto out;
+        }
     }
     if (!scope || !*scope) {
         redirect_error(rq, &ar, "invalid_request", 900144,
@@ -342,6 +474,16 @@ void rg_idp_authorize(struct rg_idp_rq *rq)
     }
     ar.g.scopes = scopes;
     scopes = NULL;
+    if (ar.want_id_token && !rg_idp_scopes_has(ar.g.scopes, "openid")) {
+        redirect_error(rq, &ar, "invalid_request", 70005,
+                       "An ID token was requested without the 'openid' scope.");
+        goto out;
+    }
+    if (ar.want_id_token && (!nonce || !*nonce)) {
+        redirect_error(rq, &ar, "invalid_request", 90014,
+                       "The required field 'nonce' is missing from the request.");
+        goto out;
+    }
     if (nonce && strlen(nonce) > NONCE_MAX) {
         redirect_error(rq, &ar, "invalid_request", 90015,
                        "The 'nonce' parameter is longer than %d characters.", NONCE_MAX);
@@ -369,6 +511,12 @@ void rg_idp_authorize(struct rg_idp_rq *rq)
         snprintf(ar.g.method, sizeof ar.g.method, "%s", m);
         ar.g.code_challenge = strdup(cc);
     }
+    if (app->platform == RG_IDP_PLATFORM_SPA && !ar.g.code_challenge) {
+        redirect_error(rq, &ar, "invalid_request", 9002325,
+                       "Proof Key for Code Exchange is required for cross-origin authorization "
+                       "code redemption.");
+        goto out;
+    }
     if (prompt && strcmp(prompt, "login") && strcmp(prompt, "none") &&
         strcmp(prompt, "consent") && strcmp(prompt, "select_account") &&
         strcmp(prompt, "create")) {
@@ -377,41 +525,64 @@ void rg_idp_authorize(struct rg_idp_rq *rq)
                        "select_account, create.");
         goto out;
     }
+    if (max_age) {
+        long long v;
+        char *end;
+        if (strlen(max_age) > 10 || !*max_age || *max_age < '0' || *max_age > '9' ||
+            (v = strtoll(max_age, &end, 10)) < 0 || *end) {
+            redirect_error(rq, &ar, "invalid_request", 9002313,
+                           "Invalid request. 'max_age' must be a non-negative integer.");
+            goto out;
+        }
+        ar.g.has_max_age = true;
+        ar.g.max_age = (int64_t)v;
+    }
+    ar.force_consent = prompt && !strcmp(prompt, "consent");
     if (nonce)
         ar.g.nonce = strdup(nonce);
-    if (hint && strlen(hint) <= HINT_MAX)
-        ar.login_hint = strdup(hint);
+    if (hint && strlen(hint) <= HINT_MAX) {
+        /* the opaque login_hint claim names the user by object id */
+        char hoid[RG_IDP_GUID_LEN + 1];
+        const struct rg_idp_user *hu = NULL;
+        if (!strchr(hint, '@') && rg_idp_login_hint_oid(hint, t->id, hoid))
+            hu = rg_idp_user_find_oid(t, hoid);
+        ar.login_hint = strdup(hu ? (hu->guest && hu->mail ? hu->mail : hu->upn) : hint);
+    }
     if ((cc && !ar.g.code_challenge) || (nonce && !ar.g.nonce)) {
         rg_idp_error_page(rq, 500, 90033, "A transient error has occurred. Please try again.");
         goto out;
     }
-    /* 4. consent that no sign-in can supply */
-    if (!consent_ok(t, &ar, NULL) && !rg_idp_consent_has_user_grants(t, app->client_id)) {
-        if (prompt && !strcmp(prompt, "none"))
-            redirect_error(rq, &ar, "consent_required", 65001, CONSENT_TEXT, app->client_id,
-                           app->display_name);
-        else
-            rg_idp_error_page(rq, 400, 65001, CONSENT_TEXT, app->client_id, app->display_name);
-        goto out;
-    }
-    /* 5. an existing session signs in without the form unless the app asks otherwise */
+    /* 4. an existing session signs in without the form unless the app asks otherwise
+     * (domain_hint only skips home-realm discovery, which a directory without federation
+     * never does: accepted and ignored) */
     u = (prompt && (!strcmp(prompt, "login") || !strcmp(prompt, "select_account") ||
                     !strcmp(prompt, "create")))
             ? NULL
-            : session_user(rq, &sess);
-    if (u && ar.login_hint && !rg_idp_ieq(ar.login_hint, u->upn))
+            : session_user(rq, &sess, &session);
+    if (u && ar.login_hint && !rg_idp_ieq(ar.login_hint, u->upn) &&
+        !(u->mail && u->guest && rg_idp_ieq(ar.login_hint, u->mail)))
         u = NULL; /* the app wants someone else signed in */
+    if (u && ar.g.has_max_age && rq->now - sess.auth_time > ar.g.max_age)
+        u = NULL; /* the sign-in is older than the app accepts */
     if (u) {
-        if (!consent_ok(t, &ar, u->oid)) {
-            if (prompt && !strcmp(prompt, "none"))
-                redirect_error(rq, &ar, "consent_required", 65001, CONSENT_TEXT,
-                               app->client_id, app->display_name);
-            else
-                rg_idp_error_page(rq, 400, 65001, CONSENT_TEXT, app->client_id,
-                                  app->display_name);
+        if (!assigned_ok(t, app, u)) {
+            rg_idp_error_page(rq, 400, 50105, NOT_ASSIGNED_TEXT, u->upn, app->client_id,
+                              app->display_name);
             goto out;
         }
-        issue_code(rq, &ar, u, sess.sid, sess.auth_time, NULL);
+        if (!consent_ok(t, &ar, u->oid) || ar.force_consent) {
+            if (prompt && !strcmp(prompt, "none")) {
+                redirect_error(rq, &ar, "consent_required", 65001, CONSENT_TEXT,
+                               app->client_id, app->display_name);
+                goto out;
+            }
+            memcpy(ar.g.oid, u->oid, sizeof ar.g.oid);
+            memcpy(ar.g.sid, sess.sid, sizeof ar.g.sid);
+            ar.g.auth_time = sess.auth_time;
+            show_consent(rq, &ar, app, u, NULL);
+            goto out;
+        }
+        issue_code(rq, &ar, u, sess.sid, sess.auth_time, NULL, session);
         rg_idp_outcome(rq, "code issued from session: user %s app %s", u->upn, app->client_id);
         goto out;
     }
@@ -427,6 +598,7 @@ void rg_idp_authorize(struct rg_idp_rq *rq)
     show_login(rq, ctx, ar.login_hint, NULL, NULL);
     rg_idp_outcome(rq, "sign-in form for app %s", app->client_id);
 out:
+    rg_free_secret(session);
     free(ctx);
     free(scopes);
     rg_idp_grant_clear(&sess);
@@ -446,6 +618,7 @@ void rg_idp_login(struct rg_idp_rq *rq)
     const char *login = rg_idp_param(rq, "loginfmt", true);
     const char *pw = rg_idp_param(rq, "passwd", true);
     const struct rg_idp_user *u;
+    const struct rg_idp_app *app;
     struct rg_idp_authreq ar;
     struct rg_idp_grant sess;
     char sid[RG_IDP_GUID_LEN + 1], cookie_hdr[2300], *cookie = NULL;
@@ -479,7 +652,7 @@ void rg_idp_login(struct rg_idp_rq *rq)
         rg_idp_outcome(rq, "sign-in refused: %s is locked out", login);
         goto out;
     }
-    u = *login ? rg_idp_user_find_upn(t, login) : NULL;
+    u = *login ? rg_idp_user_find_login(t, login) : NULL;
     if (u && pw && strlen(pw) <= 256)
         pw_ok = rg_idp_password_verify(pw, u->password_hash) == RG_OK;
     else {
@@ -509,12 +682,20 @@ void rg_idp_login(struct rg_idp_rq *rq)
         rg_idp_outcome(rq, "sign-in refused: %s is disabled (AADSTS50057)", u->upn);
         goto out;
     }
-    if (!consent_ok(t, &ar, u->oid)) {
+    app = rg_idp_app_find(t, ar.g.client_id);
+    if (!app) { /* removed while the form was open */
+        rg_idp_error_page(rq, 400, 700016,
+                          "Application with identifier '%s' was not found in the directory "
+                          "'%s'.",
+                          ar.g.client_id, t->name);
+        goto out;
+    }
+    if (!assigned_ok(t, app, u)) {
         rg_idp_authreq_drop(rq->w->flow, ctx);
-        rg_idp_error_page(rq, 400, 65001, CONSENT_TEXT, ar.g.client_id,
-                          rg_idp_app_find(t, ar.g.client_id)
-                              ? rg_idp_app_find(t, ar.g.client_id)->display_name
-                              : "");
+        rg_idp_error_page(rq, 400, 50105, NOT_ASSIGNED_TEXT, u->upn, app->client_id,
+                          app->display_name);
+        rg_idp_outcome(rq, "sign-in refused: %s not assigned to %s (AADSTS50105)", u->upn,
+                       app->client_id);
         goto out;
     }
     /* a new sign-in session: its id is session_state and the ID token's sid */
@@ -533,10 +714,104 @@ void rg_idp_login(struct rg_idp_rq *rq)
     }
     rg_idp_session_cookie(rq, cookie, cookie_hdr, sizeof cookie_hdr);
     rg_idp_authreq_drop(rq->w->flow, ctx);
-    issue_code(rq, &ar, u, sid, rq->now, cookie_hdr);
+    if (!consent_ok(t, &ar, u->oid) || ar.force_consent) {
+        /* first sign-in to this app (or prompt=consent): ask, then continue in /consent */
+        memcpy(ar.g.oid, u->oid, sizeof ar.g.oid);
+        memcpy(ar.g.sid, sid, sizeof ar.g.sid);
+        ar.g.auth_time = rq->now;
+        show_consent(rq, &ar, app, u, cookie_hdr);
+        rg_wipe(cookie_hdr, sizeof cookie_hdr);
+        goto out;
+    }
+    issue_code(rq, &ar, u, sid, rq->now, cookie_hdr, cookie);
     rg_wipe(cookie_hdr, sizeof cookie_hdr);
     rg_idp_outcome(rq, "signed in: user %s app %s", u->upn, ar.g.client_id);
 out:
     rg_free_secret(cookie);
+    rg_idp_authreq_clear(&ar);
+}
+
+/* ---- /consent --------------------------------------------------------------------------- */
+
+/* Records the user's consent to the request's scopes in the state (serve otherwise only
+ * reads it): a locked read-modify-write, as a CLI command does; the snapshot picks the
+ * change up on the next request. */
+static rg_err persist_consent(struct rg_idp_rq *rq, const struct rg_idp_authreq *ar)
+{
+    struct rg_idp_state st;
+    struct rg_idp_tenant *t;
+    struct rg_msg msg;
+    int fd = -1;
+    rg_err e;
+
+    rg_idp_state_init(&st);
+    if ((e = rg_idp_store_lock(rq->w->store, &fd, &msg)) ||
+        (e = rg_idp_store_load(rq->w->store, &st, NULL, &msg)))
+        goto out;
+    if (!(t = rg_idp_tenant_find(&st, ar->g.tenant))) {
+        e = rg_fail(&msg, RG_ERR_NOTFOUND, "tenant %s is gone", ar->g.tenant);
+        goto out;
+    }
+    if ((e = rg_idp_consent_grant(t, ar->g.client_id, ar->g.oid, ar->g.scopes, &msg)) ||
+        (e = rg_idp_store_save(rq->w->store, &st, &msg)))
+        goto out;
+out:
+    if (e)
+        rg_warn("consent of user %s to app %s not recorded: %s", ar->g.oid, ar->g.client_id,
+                msg.text);
+    if (fd >= 0)
+        rg_idp_store_unlock(fd);
+    rg_idp_state_free(&st);
+    return e;
+}
+
+void rg_idp_consent(struct rg_idp_rq *rq)
+{
+    static const char *const known[] = {"ctx", "accept", NULL};
+    const char *ctx = rg_idp_param(rq, "ctx", true);
+    const char *accept = rg_idp_param(rq, "accept", true);
+    const struct rg_idp_user *u;
+    struct rg_idp_authreq ar;
+    char *session = rg_http_cookie(rq->http, RG_IDP_SESSION_COOKIE);
+
+    memset(&ar, 0, sizeof ar);
+    if (strcmp(rq->http->method, "POST") != 0) {
+        rg_idp_error_page(rq, 405, 900561, "The endpoint only accepts POST requests.");
+        goto out;
+    }
+    if (rg_idp_param_dup(rq, known)) {
+        rg_idp_error_page(rq, 400, 9002313, "Invalid request. Request is malformed or invalid.");
+        goto out;
+    }
+    if (!ctx || strlen(ctx) > CTX_MAX ||
+        rg_idp_authreq_get(rq->w->flow, ctx, rq->now, &ar) != RG_OK ||
+        strcmp(ar.g.tenant, rq->tenant->id) != 0 || !ar.g.oid[0]) {
+        rg_idp_error_page(rq, 400, 50089,
+                          "Authentication failed due to flow token expired. Go back to the "
+                          "application and sign in again.");
+        goto out;
+    }
+    rg_idp_authreq_drop(rq->w->flow, ctx);
+    u = rg_idp_user_find_oid(rq->tenant, ar.g.oid);
+    if (!u || !u->enabled) {
+        rg_idp_error_page(rq, 400, 50057,
+                          "The user account is disabled. The account has been disabled by an "
+                          "administrator.");
+        goto out;
+    }
+    if (!accept || strcmp(accept, "1") != 0) {
+        redirect_error(rq, &ar, "access_denied", 65004,
+                       "User declined to consent to access the app.");
+        goto out;
+    }
+    if (persist_consent(rq, &ar)) {
+        rg_idp_error_page(rq, 500, 90033, "A transient error has occurred. Please try again.");
+        goto out;
+    }
+    issue_code(rq, &ar, u, ar.g.sid, ar.g.auth_time, NULL, session);
+    rg_idp_outcome(rq, "consent recorded and code issued: user %s app %s scope '%.100s'",
+                   u->upn, ar.g.client_id, ar.g.scopes);
+out:
+    rg_free_secret(session);
     rg_idp_authreq_clear(&ar);
 }

@@ -22,6 +22,7 @@ struct entry {
     bool has_link[2];
     unsigned char link[2][32];  /* code: access and refresh token issued for it */
     struct rg_idp_authreq a;    /* authreq uses all of it, the others only a.g */
+    char *apps;                 /* session: client ids signed in through it, space-separated */
 };
 
 struct table {
@@ -80,6 +81,9 @@ static rg_err authreq_copy(struct rg_idp_authreq *dst, const struct rg_idp_authr
 {
     memset(dst, 0, sizeof *dst);
     dst->mode = src->mode;
+    dst->force_consent = src->force_consent;
+    dst->want_code = src->want_code;
+    dst->want_id_token = src->want_id_token;
     if (rg_idp_grant_copy(&dst->g, &src->g))
         return RG_ERR_NOMEM;
     if (dup_into(&dst->state, src->state) || dup_into(&dst->login_hint, src->login_hint)) {
@@ -94,6 +98,7 @@ static rg_err authreq_copy(struct rg_idp_authreq *dst, const struct rg_idp_authr
 static void entry_clear(struct entry *e)
 {
     rg_idp_authreq_clear(&e->a);
+    free(e->apps);
     memset(e, 0, sizeof *e);
 }
 
@@ -474,6 +479,48 @@ void rg_idp_session_drop(struct rg_idp_flow *f, const char *cookie)
     if (e)
         entry_clear(e);
     pthread_mutex_unlock(&f->mu);
+}
+
+rg_err rg_idp_session_add_app(struct rg_idp_flow *f, const char *cookie, const char *client_id)
+{
+    struct entry *e;
+    rg_err err = RG_ERR_NOTFOUND;
+    size_t n;
+
+    pthread_mutex_lock(&f->mu);
+    e = table_lookup(&f->sessions, "sess", cookie);
+    if (e) {
+        err = RG_OK;
+        n = e->apps ? strlen(e->apps) : 0;
+        if (!e->apps || !strstr(e->apps, client_id)) {
+            if (n / (RG_IDP_GUID_LEN + 1) >= RG_IDP_SESSION_APPS) {
+                err = RG_ERR_LIMIT;
+            } else {
+                char *p = realloc(e->apps, n + RG_IDP_GUID_LEN + 2);
+                if (!p) {
+                    err = RG_ERR_NOMEM;
+                } else {
+                    snprintf(p + n, RG_IDP_GUID_LEN + 2, "%s%s", n ? " " : "", client_id);
+                    e->apps = p;
+                }
+            }
+        }
+    }
+    pthread_mutex_unlock(&f->mu);
+    return err;
+}
+
+char *rg_idp_session_apps(struct rg_idp_flow *f, const char *cookie)
+{
+    struct entry *e;
+    char *out = NULL;
+
+    pthread_mutex_lock(&f->mu);
+    e = table_lookup(&f->sessions, "sess", cookie);
+    if (e)
+        out = strdup(e->apps ? e->apps : "");
+    pthread_mutex_unlock(&f->mu);
+    return out;
 }
 
 /* ---- lockout ---------------------------------------------------------------------------- */

@@ -30,6 +30,7 @@
 #define RG_IDP_FLOW_SESSIONS 4096
 #define RG_IDP_FLOW_LOCKOUTS 4096
 
+#define RG_IDP_SESSION_APPS 64
 #define RG_IDP_AUTHREQ_TTL 600
 #define RG_IDP_AUTHREQ_ATTEMPTS 10
 #define RG_IDP_LOCKOUT_THRESHOLD 10
@@ -47,6 +48,8 @@ struct rg_idp_grant {
     char *code_challenge;                  /* NULL without PKCE */
     char method[8];                        /* "plain" / "S256" with PKCE */
     int64_t auth_time;
+    bool has_max_age;                      /* max_age was sent: auth_time goes in the token */
+    int64_t max_age;
 };
 
 enum rg_idp_mode { RG_IDP_MODE_QUERY, RG_IDP_MODE_FRAGMENT, RG_IDP_MODE_FORM_POST };
@@ -56,6 +59,8 @@ struct rg_idp_authreq {
     char *state;                           /* NULL when none was sent */
     char *login_hint;                      /* NULL when none was sent */
     enum rg_idp_mode mode;
+    bool force_consent;                    /* prompt=consent */
+    bool want_code, want_id_token;         /* response_type */
 };
 
 enum rg_idp_redeem { RG_IDP_REDEEM_OK, RG_IDP_REDEEM_UNKNOWN, RG_IDP_REDEEM_USED,
@@ -110,6 +115,11 @@ rg_err rg_idp_session_put(struct rg_idp_flow *f, const struct rg_idp_grant *g, i
 rg_err rg_idp_session_get(struct rg_idp_flow *f, const char *cookie, int64_t now,
                           struct rg_idp_grant *out);
 void rg_idp_session_drop(struct rg_idp_flow *f, const char *cookie);
+/* Records that client_id got a code through the session (for front-channel logout); at
+ * most RG_IDP_SESSION_APPS apps per session (RG_ERR_LIMIT beyond). */
+rg_err rg_idp_session_add_app(struct rg_idp_flow *f, const char *cookie, const char *client_id);
+/* The session's apps as a malloc'd space-separated list ("" if none), NULL if no session. */
+char *rg_idp_session_apps(struct rg_idp_flow *f, const char *cookie);
 
 /* Smart-lockout: after RG_IDP_LOCKOUT_THRESHOLD failures the account (tenant + UPN,
  * case-insensitive; unknown names too, so lockout does not reveal which exist) is locked

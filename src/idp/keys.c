@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "base/b64.h"
 #include "base/buf.h"
@@ -231,4 +232,104 @@ out:
     free(der);
     rg_buf_free(&pem);
     return e;
+}
+
+/* ---- app certificate credentials --------------------------------------------------------- */
+
+static char *b64url_digest(const unsigned char *der, size_t len, const EVP_MD *md)
+{
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int dl = 0;
+    if (!EVP_Digest(der, len, d, &dl, md, NULL))
+        return NULL;
+    return rg_b64url_encode(d, dl);
+}
+
+rg_err rg_idp_cert_load(const char *path, struct rg_idp_certinfo *out, struct rg_msg *msg)
+{
+    struct rg_buf file;
+    X509 *cert = NULL;
+    BIO *bio = NULL;
+    EVP_PKEY *pub = NULL;
+    unsigned char *der = NULL;
+    char *s1 = NULL, *s256 = NULL;
+    const unsigned char *p;
+    struct tm tm;
+    int derlen;
+    rg_err e;
+
+    memset(out, 0, sizeof *out);
+    e = rg_file_read(path, RG_IDP_CERT_FILE_MAX, &file);
+    if (e)
+        return rg_fail(msg, e, "%s: %s", path,
+                       e == RG_ERR_NOTFOUND ? "no such file"
+                       : e == RG_ERR_LIMIT  ? "larger than 64 KiB, not a certificate"
+                                            : "cannot be read");
+    if (file.data && strstr(file.data, "-----BEGIN CERTIFICATE-----")) {
+        bio = BIO_new_mem_buf(file.data, (int)file.len);
+        cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    } else if (file.data) {
+        p = (const unsigned char *)file.data;
+        cert = d2i_X509(NULL, &p, (long)file.len);
+    }
+    if (!cert) {
+        e = rg_fail(msg, RG_ERR_INVALID, "%s: not an X.509 certificate (PEM or DER)", path);
+        goto out;
+    }
+    pub = X509_get_pubkey(cert);
+    if (!pub || EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA || EVP_PKEY_get_bits(pub) < 2048) {
+        e = rg_fail(msg, RG_ERR_INVALID, "%s: the certificate must hold an RSA key of at least "
+                    "2048 bits", path);
+        goto out;
+    }
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1) {
+        e = rg_fail(msg, RG_ERR_INVALID, "%s: unreadable expiry date", path);
+        goto out;
+    }
+    out->not_after = (int64_t)timegm(&tm);
+    derlen = i2d_X509(cert, &der);
+    if (derlen <= 0 || derlen > RG_IDP_X5C_MAX * 3 / 4 - 4) {
+        e = rg_fail(msg, RG_ERR_INVALID, "%s: certificate too large", path);
+        goto out;
+    }
+    s1 = b64url_digest(der, (size_t)derlen, EVP_sha1());
+    s256 = b64url_digest(der, (size_t)derlen, EVP_sha256());
+    out->x5c = rg_b64_encode(der, (size_t)derlen);
+    if (!s1 || !s256 || !out->x5c || strlen(s1) != RG_IDP_KID_LEN || strlen(s256) != 43) {
+        e = crypto_fail(msg, "certificate thumbprint");
+        free(out->x5c);
+        out->x5c = NULL;
+        goto out;
+    }
+    memcpy(out->x5t, s1, RG_IDP_KID_LEN + 1);
+    memcpy(out->x5t256, s256, 44);
+    e = RG_OK;
+out:
+    free(s1);
+    free(s256);
+    OPENSSL_free(der);
+    EVP_PKEY_free(pub);
+    X509_free(cert);
+    BIO_free(bio);
+    rg_buf_free(&file);
+    return e;
+}
+
+EVP_PKEY *rg_idp_cert_pubkey(const char *x5c)
+{
+    unsigned char *der = NULL;
+    size_t len = 0;
+    const unsigned char *p;
+    X509 *cert;
+    EVP_PKEY *pub = NULL;
+
+    if (rg_b64_decode(x5c, strlen(x5c), &der, &len))
+        return NULL;
+    p = der;
+    cert = d2i_X509(NULL, &p, (long)len);
+    if (cert)
+        pub = X509_get_pubkey(cert);
+    X509_free(cert);
+    free(der);
+    return pub;
 }

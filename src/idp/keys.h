@@ -38,4 +38,18 @@ rg_err rg_idp_key_load(const char *keys_dir, const struct rg_idp_key *key, EVP_P
 /* base64url SHA-1 thumbprint of a base64 DER certificate. */
 rg_err rg_idp_cert_x5t(const char *x5c, char out[RG_IDP_KID_LEN + 1]);
 
+/* An app's certificate credential as read by `app cert add` (RSA keys only: Entra's client
+ * assertions are RS256 or PS256). x5c is malloc'd. */
+struct rg_idp_certinfo {
+    char *x5c;
+    char x5t[RG_IDP_KID_LEN + 1];
+    char x5t256[44];
+    int64_t not_after;
+};
+#define RG_IDP_CERT_FILE_MAX (64 * 1024)
+/* Reads a PEM or DER X.509 certificate file. */
+rg_err rg_idp_cert_load(const char *path, struct rg_idp_certinfo *out, struct rg_msg *msg);
+/* The public key of a base64 DER certificate (caller frees), or NULL. */
+EVP_PKEY *rg_idp_cert_pubkey(const char *x5c);
+
 #endif

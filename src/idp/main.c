@@ -30,6 +30,7 @@
 #define EXIT_USAGE 2
 #define MAX_OPTS 300
 #define OPT_VALUE_MAX 4096
+#define TLS_PEM_MAX (256 * 1024)
 
 static const char usage_text[] =
     "usage: realmgate-idp [--state-dir DIR] <command> [options]\n"
@@ -37,20 +38,35 @@ static const char usage_text[] =
     "\n"
     "  tenant create --name NAME [--domain DOMAIN] [--id GUID]\n"
     "  tenant list\n"
-    "  tenant key rotate --tenant T\n"
+    "  tenant key rotate --tenant T [--activate-in SECONDS]\n"
     "  app register --tenant T --display-name NAME --redirect-uri URI [--redirect-uri URI...]\n"
-    "               [--client-id GUID]\n"
+    "               [--client-id GUID] [--platform web|spa|public]\n"
     "  app list --tenant T\n"
     "  app secret add --tenant T --app CLIENT_ID [--years 1|2 | --expires-in SECONDS]\n"
     "  user add --tenant T --upn UPN (--password P | --password-file FILE|-) [--mail M]\n"
-    "           [--display-name N] [--given-name G] [--surname S] [--disabled]\n"
+    "           [--display-name N] [--given-name G] [--surname S] [--disabled] [--guest]\n"
+    "           (--guest: UPN is the invitee's own address; it becomes a #EXT# UPN)\n"
     "  user set --tenant T --upn UPN [--password P | --password-file FILE|-]\n"
     "           [--enable | --disable]\n"
     "  user list --tenant T\n"
     "  consent grant --tenant T --app CLIENT_ID (--admin | --user UPN) --scopes \"S1 S2 ...\"\n"
     "  consent revoke --tenant T --app CLIENT_ID (--admin | --user UPN)\n"
     "  consent list --tenant T\n"
+    "  keys rotate --tenant T [--activate-in SECONDS]   (same as 'tenant key rotate';\n"
+    "        with a delay the new key is published at once and signs only later)\n"
+    "  app set --tenant T --app CLIENT_ID [--group-claims None|SecurityGroup|All|ApplicationGroup]\n"
+    "          [--assignment-required 0|1] [--front-channel-logout-url URL|\"\"]\n"
+    "          [--optional-claim email|upn|given_name|family_name|acct|auth_time|login_hint|\n"
+    "           ctry|none ...]   (replaces the app's optional ID-token claims)\n"
+    "          [--id-token-implicit 0|1]   (\"ID tokens\" box: response_type id_token)\n"
+    "  app role add --tenant T --app CLIENT_ID --value VALUE [--display-name N] [--id GUID]\n"
+    "  app assign --tenant T --app CLIENT_ID USER_UPN|GROUP [--role VALUE|ID]\n"
+    "  app cert add --tenant T --app CLIENT_ID CERT_FILE   (PEM or DER X.509 certificate)\n"
+    "  group add --tenant T --display-name N [--type security|m365] [--id GUID] [--member UPN...]\n"
+    "  group member add --tenant T --group NAME|ID --user UPN\n"
+    "  group list --tenant T\n"
     "  serve --listen ADDR:PORT --issuer-base URL [--threads N] [--code-lifetime SECONDS]\n"
+    "        [--tls-cert FILE --tls-key FILE]   (PEM; HTTPS only when given)\n"
     "\n"
     "T is a tenant GUID or domain. Secrets and ids are printed on stdout, notes on stderr.\n";
 
@@ -125,8 +141,18 @@ static int parse_opts(int argc, char **argv, int i, const struct opt_spec *spec,
     for (; i < argc; i++) {
         const char *a = argv[i];
         const struct opt_spec *s;
-        if (strncmp(a, "--", 2) != 0)
-            return usage_error("unexpected argument '%s'", a);
+        if (strncmp(a, "--", 2) != 0) {
+            /* one positional argument where the command takes it ("_" in its spec) */
+            if (!spec_find(spec, "_") || opt_has(o, "_"))
+                return usage_error("unexpected argument '%s'", a);
+            if (strlen(a) > OPT_VALUE_MAX)
+                return usage_error("argument longer than %d bytes", OPT_VALUE_MAX);
+            if (o->n >= MAX_OPTS)
+                return usage_error("too many options");
+            o->name[o->n] = "_";
+            o->val[o->n++] = a;
+            continue;
+        }
         s = spec_find(spec, a + 2);
         if (!s)
             return usage_error("unknown option '%s' for this command", a);
@@ -360,11 +386,16 @@ static int cmd_tenant_list(struct cli *c, const char *dir)
 static int cmd_tenant_key_rotate(struct cli *c, const char *dir)
 {
     static const char *const req[] = {"tenant", NULL};
+    const char *in = opt_get(&c->o, "activate-in");
     struct rg_idp_tenant *t;
+    struct rg_idp_key *k;
+    long long delay = 0;
     int rc;
 
     if ((rc = require(&c->o, req)))
         return rc;
+    if (in && !parse_int(in, 0, 90LL * 24 * 3600, &delay))
+        return refuse("--activate-in must be 0 to %lld seconds (90 days)", 90LL * 24 * 3600);
     if ((rc = begin(c, dir, false)))
         goto out;
     if (!(t = tenant_arg(c))) {
@@ -375,11 +406,19 @@ static int cmd_tenant_key_rotate(struct cli *c, const char *dir)
         rc = refuse("tenant %s already has %d keys", t->id, RG_IDP_MAX_KEYS);
         goto out;
     }
-    if ((rc = add_new_key(c, t, now_s())) || (rc = commit(c)))
+    if ((rc = add_new_key(c, t, now_s())))
         goto out;
-    printf("%s\n", rg_idp_signing_key(t)->kid);
-    fprintf(stderr, "new signing key %s; older keys stay published in the JWKS\n",
-            rg_idp_signing_key(t)->kid);
+    /* scheduled rollover: published now (caches learn it), signing only later */
+    k = &t->keys[t->n_keys - 1];
+    k->activates = now_s() + delay; /* counted from now: key generation can take a while */
+    if ((rc = commit(c)))
+        goto out;
+    printf("%s\n", k->kid);
+    if (delay)
+        fprintf(stderr, "new key %s is published now and signs in %lld s; until then %s "
+                "signs\n", k->kid, delay, rg_idp_signing_key(t, now_s())->kid);
+    else
+        fprintf(stderr, "new signing key %s; older keys stay published in the JWKS\n", k->kid);
 out:
     end(c);
     return rc;
@@ -391,15 +430,18 @@ static int cmd_app_register(struct cli *c, const char *dir)
 {
     static const char *const req[] = {"tenant", "display-name", "redirect-uri", NULL};
     const char *uris[RG_IDP_MAX_REDIRECTS];
-    const char *cid = opt_get(&c->o, "client-id");
+    const char *cid = opt_get(&c->o, "client-id"), *plat = opt_get(&c->o, "platform");
     char id[RG_IDP_GUID_LEN + 1];
     struct rg_idp_tenant *t;
+    struct rg_idp_app *a;
     struct rg_msg msg;
     size_t n = 0;
-    int rc;
+    int rc, platform = RG_IDP_PLATFORM_WEB;
 
     if ((rc = require(&c->o, req)))
         return rc;
+    if (plat && (platform = rg_idp_platform_parse(plat)) < 0)
+        return refuse("--platform must be web, spa or public");
     for (size_t i = 0; i < c->o.n; i++)
         if (strcmp(c->o.name[i], "redirect-uri") == 0) {
             if (n >= RG_IDP_MAX_REDIRECTS)
@@ -418,11 +460,12 @@ static int cmd_app_register(struct cli *c, const char *dir)
         rc = EXIT_REFUSED;
         goto out;
     }
-    if (rg_idp_app_add(&c->st, t, id, opt_get(&c->o, "display-name"), uris, n, now_s(), NULL,
+    if (rg_idp_app_add(&c->st, t, id, opt_get(&c->o, "display-name"), uris, n, now_s(), &a,
                        &msg)) {
         rc = refuse("%s", msg.text);
         goto out;
     }
+    a->platform = (enum rg_idp_platform)platform;
     if ((rc = commit(c)))
         goto out;
     printf("%s\n", id);
@@ -529,7 +572,7 @@ static int cmd_user_add(struct cli *c, const char *dir)
     struct rg_idp_user u;
     struct rg_idp_tenant *t;
     struct rg_msg msg;
-    char *pw = NULL, *hash = NULL;
+    char *pw = NULL, *hash = NULL, *guest_upn = NULL;
     int rc;
 
     memset(&u, 0, sizeof u);
@@ -545,6 +588,7 @@ static int cmd_user_add(struct cli *c, const char *dir)
     }
     snprintf(local, sizeof local, "%.*s", (int)strcspn(upn, "@"), upn);
     u.upn = (char *)upn;
+    u.guest = opt_has(&c->o, "guest");
     u.display_name = (char *)(opt_get(&c->o, "display-name") ? opt_get(&c->o, "display-name")
                                                               : local);
     u.mail = (char *)opt_get(&c->o, "mail");
@@ -563,6 +607,28 @@ static int cmd_user_add(struct cli *c, const char *dir)
         rc = EXIT_REFUSED;
         goto out;
     }
+    if (u.guest) {
+        /* Entra's invitation: the external address becomes "<local>_<domain>#EXT#@<tenant
+         * domain>"; the address itself stays the user's mail (what the guest signs in with) */
+        const char *at = strchr(upn, '@');
+        if (!t->domain) {
+            rc = refuse("tenant %s has no domain to build a guest UPN in", t->id);
+            goto out;
+        }
+        if (!u.mail)
+            u.mail = (char *)upn;
+        if (asprintf(&guest_upn, "%.*s_%s#EXT#@%s", (int)(at - upn), upn, at + 1,
+                     t->domain) < 0) {
+            guest_upn = NULL;
+            rc = refuse("out of memory");
+            goto out;
+        }
+        u.upn = guest_upn;
+        if (rg_idp_user_find_login(t, upn)) {
+            rc = refuse("tenant %s already has a user signing in as %s", t->id, upn);
+            goto out;
+        }
+    }
     if (rg_idp_user_add(t, &u, NULL, &msg)) {
         rc = refuse("%s", msg.text);
         goto out;
@@ -570,9 +636,12 @@ static int cmd_user_add(struct cli *c, const char *dir)
     if ((rc = commit(c)))
         goto out;
     printf("%s\n", u.oid);
+    if (guest_upn)
+        fprintf(stderr, "guest %s signs in as %s\n", guest_upn, upn);
 out:
     end(c);
 out0:
+    free(guest_upn);
     rg_free_secret(pw);
     rg_free_secret(hash);
     return rc;
@@ -780,10 +849,26 @@ static bool parse_listen(const char *s, char *addr, size_t addrsz, int *port)
     return true;
 }
 
+/* Reads a PEM file named by an option (bounded; the key buffer is wiped when freed). */
+static int read_pem(const char *what, const char *path, struct rg_buf *out)
+{
+    rg_err e = rg_file_read(path, TLS_PEM_MAX, out);
+    if (e == RG_ERR_NOTFOUND)
+        return refuse("%s: %s does not exist", what, path);
+    if (e == RG_ERR_LIMIT)
+        return refuse("%s: %s is larger than %d bytes", what, path, TLS_PEM_MAX);
+    if (e)
+        return refuse("%s: cannot read %s", what, path);
+    if (!out->data || !strstr(out->data, "-----BEGIN "))
+        return refuse("%s: %s is not a PEM file", what, path);
+    return 0;
+}
+
 static int cmd_serve(struct cli *c, const char *dir)
 {
     static const char *const req[] = {"listen", "issuer-base", NULL};
     const char *threads_s = opt_get(&c->o, "threads"), *ttl_s = opt_get(&c->o, "code-lifetime");
+    const char *cert_path = opt_get(&c->o, "tls-cert"), *key_path = opt_get(&c->o, "tls-key");
     char addr[64];
     int port;
     long long threads = 4, ttl = 600;
@@ -791,19 +876,44 @@ static int cmd_serve(struct cli *c, const char *dir)
     struct rg_http_server_opts so;
     struct rg_http_server *srv = NULL;
     struct rg_msg msg;
+    struct rg_buf cert, key;
+    bool web_up = false;
     sigset_t set;
     int sig = 0, rc;
 
+    rg_buf_init(&cert, TLS_PEM_MAX + 1);
+    rg_buf_init(&key, TLS_PEM_MAX + 1);
     if ((rc = require(&c->o, req)))
-        return rc;
-    if (!parse_listen(opt_get(&c->o, "listen"), addr, sizeof addr, &port))
-        return refuse("--listen must be ADDR:PORT (e.g. 127.0.0.1:8180 or [::1]:8180)");
-    if (threads_s && !parse_int(threads_s, 1, 64, &threads))
-        return refuse("--threads must be 1 to 64");
-    if (ttl_s && !parse_int(ttl_s, 1, 600, &ttl))
-        return refuse("--code-lifetime must be 1 to 600 seconds");
-    if (rg_idp_store_open(&c->store, dir, false, &msg))
-        return refuse("%s", msg.text);
+        goto out;
+    if (!parse_listen(opt_get(&c->o, "listen"), addr, sizeof addr, &port)) {
+        rc = refuse("--listen must be ADDR:PORT (e.g. 127.0.0.1:8180 or [::1]:8180)");
+        goto out;
+    }
+    if (threads_s && !parse_int(threads_s, 1, 64, &threads)) {
+        rc = refuse("--threads must be 1 to 64");
+        goto out;
+    }
+    if (ttl_s && !parse_int(ttl_s, 1, 600, &ttl)) {
+        rc = refuse("--code-lifetime must be 1 to 600 seconds");
+        goto out;
+    }
+    /* TLS: the issuer is what clients compare tokens against, so it must say https when the
+     * listener speaks it (an https base without TLS here is fine behind a TLS proxy) */
+    if (!cert_path != !key_path) {
+        rc = refuse("--tls-cert and --tls-key go together");
+        goto out;
+    }
+    if (cert_path && ((rc = read_pem("--tls-cert", cert_path, &cert)) ||
+                      (rc = read_pem("--tls-key", key_path, &key))))
+        goto out;
+    if (cert_path && strncmp(opt_get(&c->o, "issuer-base"), "https://", 8) != 0) {
+        rc = refuse("with --tls-cert the --issuer-base must be an https:// URL");
+        goto out;
+    }
+    if (rg_idp_store_open(&c->store, dir, false, &msg)) {
+        rc = refuse("%s", msg.text);
+        goto out;
+    }
 
     /* signals are taken synchronously by this thread; workers inherit the blocked mask */
     sigemptyset(&set);
@@ -812,8 +922,11 @@ static int cmd_serve(struct cli *c, const char *dir)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (rg_idp_web_init(&web, &c->store, opt_get(&c->o, "issuer-base"), ttl, &msg))
-        return refuse("%s", msg.text);
+    if (rg_idp_web_init(&web, &c->store, opt_get(&c->o, "issuer-base"), ttl, &msg)) {
+        rc = refuse("%s", msg.text);
+        goto out;
+    }
+    web_up = true;
     if (web.snaps.cur->st.n_tenants == 0)
         rg_warn("the state has no tenant yet; create one with 'realmgate-idp tenant create'");
     memset(&so, 0, sizeof so);
@@ -823,20 +936,342 @@ static int cmd_serve(struct cli *c, const char *dir)
     so.max_body = RG_IDP_WEB_MAX_BODY;
     so.handler = rg_idp_web_handle;
     so.ctx = &web;
+    so.tls_cert_pem = cert_path ? cert.data : NULL;
+    so.tls_key_pem = key_path ? key.data : NULL;
     if (rg_http_server_start(&so, &srv, &msg)) {
-        rg_idp_web_destroy(&web);
-        return refuse("%s", msg.text);
+        rc = refuse("%s", msg.text);
+        goto out;
     }
-    rg_info("listening on %s port %d, issuer base %s, state %s", addr,
-            rg_http_server_port(srv), web.base, c->store.dir);
+    rg_wipe(key.data, key.len); /* the TLS layer holds its own copy now */
+    rg_info("listening on %s port %d (%s), issuer base %s, state %s", addr,
+            rg_http_server_port(srv), cert_path ? "https" : "http", web.base, c->store.dir);
     printf("realmgate-idp listening on %s\n", web.base);
     fflush(stdout);
     while (sigwait(&set, &sig) != 0 || (sig != SIGINT && sig != SIGTERM))
         ;
     rg_info("signal %d: stopping", sig);
     rg_http_server_stop(srv);
-    rg_idp_web_destroy(&web);
-    return 0;
+    rc = 0;
+out:
+    if (web_up)
+        rg_idp_web_destroy(&web);
+    if (key.data)
+        rg_wipe(key.data, key.len);
+    rg_buf_free(&key);
+    rg_buf_free(&cert);
+    return rc;
+}
+
+/* ---- app settings, roles, assignments, certificates, groups ----------------------------- */
+
+static int cmd_app_set(struct cli *c, const char *dir)
+{
+    static const char *const req[] = {"tenant", "app", NULL};
+    const char *gc = opt_get(&c->o, "group-claims"), *ar = opt_get(&c->o, "assignment-required");
+    const char *fcl = opt_get(&c->o, "front-channel-logout-url");
+    const char *imp = opt_get(&c->o, "id-token-implicit");
+    struct rg_idp_tenant *t;
+    struct rg_idp_app *a;
+    struct rg_msg msg;
+    unsigned oc = 0;
+    bool oc_given = false;
+    char ocnames[160];
+    int g = 0, rc;
+
+    if ((rc = require(&c->o, req)))
+        return rc;
+    for (size_t i = 0; i < c->o.n; i++)
+        if (strcmp(c->o.name[i], "optional-claim") == 0) {
+            unsigned bit = rg_idp_optional_claim_bit(c->o.val[i]);
+            if (!bit && strcmp(c->o.val[i], "none") != 0)
+                return refuse("--optional-claim '%s' is not modelled (email, upn, given_name, "
+                              "family_name, acct, auth_time, login_hint, ctry; or none)",
+                              c->o.val[i]);
+            oc |= bit;
+            oc_given = true;
+        }
+    if (imp && strcmp(imp, "0") && strcmp(imp, "1"))
+        return refuse("--id-token-implicit must be 0 or 1");
+    if (!gc && !ar && !fcl && !oc_given && !imp)
+        return usage_error("nothing to change: give --group-claims, --assignment-required, "
+                           "--front-channel-logout-url, --optional-claim or "
+                           "--id-token-implicit");
+    if (gc && (g = rg_idp_group_claims_parse(gc)) < 0)
+        return refuse("--group-claims must be None, SecurityGroup, All or ApplicationGroup "
+                      "(DirectoryRole is not modelled)");
+    if (ar && strcmp(ar, "0") && strcmp(ar, "1"))
+        return refuse("--assignment-required must be 0 or 1");
+    if (fcl && *fcl && rg_idp_check_redirect_uri(fcl, &msg))
+        return refuse("--front-channel-logout-url: %s", msg.text);
+    if ((rc = begin(c, dir, false)))
+        goto out;
+    if (!(t = tenant_arg(c)) || !(a = app_arg(c, t))) {
+        rc = EXIT_REFUSED;
+        goto out;
+    }
+    if (gc)
+        a->group_claims = (enum rg_idp_group_claims)g;
+    if (ar)
+        a->assignment_required = ar[0] == '1';
+    if (oc_given)
+        a->optional_claims = oc;
+    if (imp)
+        a->implicit_id_token = imp[0] == '1';
+    if (fcl) {
+        free(a->front_channel_logout_url);
+        a->front_channel_logout_url = *fcl ? strdup(fcl) : NULL;
+        if (*fcl && !a->front_channel_logout_url) {
+            rc = refuse("out of memory");
+            goto out;
+        }
+    }
+    if ((rc = commit(c)))
+        goto out;
+    rg_idp_optional_claims_names(a->optional_claims, ocnames, sizeof ocnames);
+    printf("%s\tgroup-claims %s\tassignment-required %d\tfront-channel-logout-url %s\t"
+           "optional-claims %s\n",
+           a->client_id, rg_idp_group_claims_name(a->group_claims), a->assignment_required,
+           a->front_channel_logout_url ? a->front_channel_logout_url : "-",
+           ocnames[0] ? ocnames : "-");
+out:
+    end(c);
+    return rc;
+}
+
+static int cmd_role_add(struct cli *c, const char *dir)
+{
+    static const char *const req[] = {"tenant", "app", "value", NULL};
+    const char *value = opt_get(&c->o, "value"), *id = opt_get(&c->o, "id");
+    const char *dn = opt_get(&c->o, "display-name");
+    char rid[RG_IDP_GUID_LEN + 1];
+    struct rg_idp_tenant *t;
+    struct rg_idp_app *a;
+    struct rg_msg msg;
+    int rc;
+
+    if ((rc = require(&c->o, req)))
+        return rc;
+    if (id && rg_idp_guid_norm(id, rid))
+        return refuse("--id '%s' is not a GUID", id);
+    if (!id && rg_random_uuid(rid))
+        return refuse("random generator failed");
+    if ((rc = begin(c, dir, false)))
+        goto out;
+    if (!(t = tenant_arg(c)) || !(a = app_arg(c, t))) {
+        rc = EXIT_REFUSED;
+        goto out;
+    }
+    if (rg_idp_role_add(a, rid, value, dn ? dn : value, &msg)) {
+        rc = refuse("%s", msg.text);
+        goto out;
+    }
+    if ((rc = commit(c)))
+        goto out;
+    printf("%s\n", rid);
+out:
+    end(c);
+    return rc;
+}
+
+static int cmd_assign(struct cli *c, const char *dir)
+{
+    static const char *const req[] = {"tenant", "app", NULL};
+    const char *who = opt_get(&c->o, "_"), *role = opt_get(&c->o, "role");
+    const char *principal = NULL, *role_id = RG_IDP_NIL_GUID;
+    struct rg_idp_tenant *t;
+    struct rg_idp_app *a;
+    struct rg_idp_user *u;
+    struct rg_idp_group *g;
+    struct rg_msg msg;
+    int rc;
+
+    if ((rc = require(&c->o, req)))
+        return rc;
+    if (!who)
+        return usage_error("give the user (UPN) or group (name or id) to assign");
+    if ((rc = begin(c, dir, false)))
+        goto out;
+    if (!(t = tenant_arg(c)) || !(a = app_arg(c, t))) {
+        rc = EXIT_REFUSED;
+        goto out;
+    }
+    if ((u = rg_idp_user_find_login(t, who)) || (u = rg_idp_user_find_oid(t, who)))
+        principal = u->oid;
+    else if ((g = rg_idp_group_find(t, who)))
+        principal = g->id;
+    if (!principal) {
+        rc = refuse("tenant %s has no user or group '%s'", t->id, who);
+        goto out;
+    }
+    if (role) {
+        const struct rg_idp_app_role *r = rg_idp_role_find(a, role);
+        if (!r) {
+            rc = refuse("app %s has no role '%s' (see 'app role add')", a->client_id, role);
+            goto out;
+        }
+        role_id = r->id;
+    }
+    if (rg_idp_assign(t, a->client_id, principal, role_id, &msg)) {
+        rc = refuse("%s", msg.text);
+        goto out;
+    }
+    if ((rc = commit(c)))
+        goto out;
+    printf("%s\t%s\t%s\n", principal, a->client_id, role ? role : "(default access)");
+out:
+    end(c);
+    return rc;
+}
+
+static int cmd_cert_add(struct cli *c, const char *dir)
+{
+    static const char *const req[] = {"tenant", "app", NULL};
+    const char *file = opt_get(&c->o, "_");
+    struct rg_idp_certinfo ci;
+    struct rg_idp_tenant *t;
+    struct rg_idp_app *a;
+    struct rg_msg msg;
+    int rc;
+
+    memset(&ci, 0, sizeof ci);
+    if ((rc = require(&c->o, req)))
+        return rc;
+    if (!file)
+        return usage_error("give the certificate file (PEM or DER)");
+    if (rg_idp_cert_load(file, &ci, &msg))
+        return refuse("%s", msg.text);
+    if (ci.not_after <= now_s()) {
+        rc = refuse("%s: the certificate has expired", file);
+        goto out0;
+    }
+    if ((rc = begin(c, dir, false)))
+        goto out;
+    if (!(t = tenant_arg(c)) || !(a = app_arg(c, t))) {
+        rc = EXIT_REFUSED;
+        goto out;
+    }
+    if (rg_idp_cert_add(a, ci.x5c, ci.x5t, ci.x5t256, now_s(), ci.not_after, &msg)) {
+        rc = refuse("%s", msg.text);
+        goto out;
+    }
+    if ((rc = commit(c)))
+        goto out;
+    printf("%s\n", ci.x5t);
+    fprintf(stderr, "certificate thumbprint %s (x5t#S256 %s) added to app %s\n", ci.x5t,
+            ci.x5t256, a->client_id);
+out:
+    end(c);
+out0:
+    free(ci.x5c);
+    return rc;
+}
+
+static int cmd_group_add(struct cli *c, const char *dir)
+{
+    static const char *const req[] = {"tenant", "display-name", NULL};
+    const char *type = opt_get(&c->o, "type"), *id = opt_get(&c->o, "id");
+    char gid[RG_IDP_GUID_LEN + 1];
+    struct rg_idp_tenant *t;
+    struct rg_idp_group *g;
+    struct rg_msg msg;
+    int rc;
+
+    if ((rc = require(&c->o, req)))
+        return rc;
+    if (type && strcmp(type, "security") && strcmp(type, "m365"))
+        return refuse("--type must be security or m365");
+    if (id && rg_idp_guid_norm(id, gid))
+        return refuse("--id '%s' is not a GUID", id);
+    if (!id && rg_random_uuid(gid))
+        return refuse("random generator failed");
+    if ((rc = begin(c, dir, false)))
+        goto out;
+    if (!(t = tenant_arg(c))) {
+        rc = EXIT_REFUSED;
+        goto out;
+    }
+    if (rg_idp_group_add(t, gid, opt_get(&c->o, "display-name"),
+                         !type || strcmp(type, "security") == 0, &g, &msg)) {
+        rc = refuse("%s", msg.text);
+        goto out;
+    }
+    for (size_t i = 0; i < c->o.n; i++) {
+        const struct rg_idp_user *u;
+        if (strcmp(c->o.name[i], "member") != 0)
+            continue;
+        if (!(u = rg_idp_user_find_login(t, c->o.val[i]))) {
+            rc = refuse("tenant %s has no user %s", t->id, c->o.val[i]);
+            goto out;
+        }
+        if (rg_idp_group_member_add(t, g, u->oid, &msg)) {
+            rc = refuse("%s", msg.text);
+            goto out;
+        }
+    }
+    if ((rc = commit(c)))
+        goto out;
+    printf("%s\n", gid);
+out:
+    end(c);
+    return rc;
+}
+
+static int cmd_member_add(struct cli *c, const char *dir)
+{
+    static const char *const req[] = {"tenant", "group", "user", NULL};
+    struct rg_idp_tenant *t;
+    struct rg_idp_group *g;
+    const struct rg_idp_user *u;
+    struct rg_msg msg;
+    int rc;
+
+    if ((rc = require(&c->o, req)))
+        return rc;
+    if ((rc = begin(c, dir, false)))
+        goto out;
+    if (!(t = tenant_arg(c))) {
+        rc = EXIT_REFUSED;
+        goto out;
+    }
+    if (!(g = rg_idp_group_find(t, opt_get(&c->o, "group")))) {
+        rc = refuse("tenant %s has no group '%s'", t->id, opt_get(&c->o, "group"));
+        goto out;
+    }
+    if (!(u = rg_idp_user_find_login(t, opt_get(&c->o, "user")))) {
+        rc = refuse("tenant %s has no user %s", t->id, opt_get(&c->o, "user"));
+        goto out;
+    }
+    if (rg_idp_group_member_add(t, g, u->oid, &msg)) {
+        rc = refuse("%s", msg.text);
+        goto out;
+    }
+    rc = commit(c);
+out:
+    end(c);
+    return rc;
+}
+
+static int cmd_group_list(struct cli *c, const char *dir)
+{
+    static const char *const req[] = {"tenant", NULL};
+    struct rg_idp_tenant *t;
+    int rc;
+
+    if ((rc = require(&c->o, req)))
+        return rc;
+    if ((rc = begin(c, dir, false)))
+        goto out;
+    if (!(t = tenant_arg(c))) {
+        rc = EXIT_REFUSED;
+        goto out;
+    }
+    for (size_t i = 0; i < t->n_groups; i++)
+        printf("%s\t%s\t%s\t%zu member(s)\n", t->groups[i].id,
+               t->groups[i].security ? "security" : "m365", t->groups[i].display_name,
+               t->groups[i].n_members);
+out:
+    end(c);
+    return rc;
 }
 
 /* ---- dispatch --------------------------------------------------------------------------- */
@@ -845,17 +1280,20 @@ static const struct opt_spec spec_tenant_create[] = {
     {"name", OPT_ONE}, {"domain", OPT_ONE}, {"id", OPT_ONE}, {"state-dir", OPT_ONE}, {NULL, 0}};
 static const struct opt_spec spec_tenant_only[] = {
     {"tenant", OPT_ONE}, {"state-dir", OPT_ONE}, {NULL, 0}};
+static const struct opt_spec spec_key_rotate[] = {
+    {"tenant", OPT_ONE}, {"activate-in", OPT_ONE}, {"state-dir", OPT_ONE}, {NULL, 0}};
 static const struct opt_spec spec_none[] = {{"state-dir", OPT_ONE}, {NULL, 0}};
 static const struct opt_spec spec_app_register[] = {
     {"tenant", OPT_ONE}, {"display-name", OPT_ONE}, {"redirect-uri", OPT_MANY},
-    {"client-id", OPT_ONE}, {"state-dir", OPT_ONE}, {NULL, 0}};
+    {"client-id", OPT_ONE}, {"platform", OPT_ONE}, {"state-dir", OPT_ONE}, {NULL, 0}};
 static const struct opt_spec spec_secret_add[] = {
     {"tenant", OPT_ONE}, {"app", OPT_ONE}, {"years", OPT_ONE}, {"expires-in", OPT_ONE},
     {"state-dir", OPT_ONE}, {NULL, 0}};
 static const struct opt_spec spec_user_add[] = {
     {"tenant", OPT_ONE}, {"upn", OPT_ONE}, {"password", OPT_ONE}, {"password-file", OPT_ONE},
     {"mail", OPT_ONE}, {"display-name", OPT_ONE}, {"given-name", OPT_ONE},
-    {"surname", OPT_ONE}, {"disabled", OPT_FLAG}, {"state-dir", OPT_ONE}, {NULL, 0}};
+    {"surname", OPT_ONE}, {"disabled", OPT_FLAG}, {"guest", OPT_FLAG}, {"state-dir", OPT_ONE},
+    {NULL, 0}};
 static const struct opt_spec spec_user_set[] = {
     {"tenant", OPT_ONE}, {"upn", OPT_ONE}, {"password", OPT_ONE}, {"password-file", OPT_ONE},
     {"enable", OPT_FLAG}, {"disable", OPT_FLAG}, {"state-dir", OPT_ONE}, {NULL, 0}};
@@ -867,11 +1305,33 @@ static const struct opt_spec spec_consent_revoke[] = {
     {"state-dir", OPT_ONE}, {NULL, 0}};
 static const struct opt_spec spec_serve[] = {
     {"listen", OPT_ONE}, {"issuer-base", OPT_ONE}, {"threads", OPT_ONE},
-    {"code-lifetime", OPT_ONE}, {"state-dir", OPT_ONE}, {NULL, 0}};
+    {"code-lifetime", OPT_ONE}, {"tls-cert", OPT_ONE}, {"tls-key", OPT_ONE},
+    {"state-dir", OPT_ONE}, {NULL, 0}};
+
+static const struct opt_spec spec_app_set[] = {
+    {"tenant", OPT_ONE}, {"app", OPT_ONE}, {"group-claims", OPT_ONE},
+    {"assignment-required", OPT_ONE}, {"front-channel-logout-url", OPT_ONE},
+    {"optional-claim", OPT_MANY}, {"id-token-implicit", OPT_ONE}, {"state-dir", OPT_ONE},
+    {NULL, 0}};
+static const struct opt_spec spec_role_add[] = {
+    {"tenant", OPT_ONE}, {"app", OPT_ONE}, {"value", OPT_ONE}, {"display-name", OPT_ONE},
+    {"id", OPT_ONE}, {"state-dir", OPT_ONE}, {NULL, 0}};
+static const struct opt_spec spec_assign[] = {
+    {"tenant", OPT_ONE}, {"app", OPT_ONE}, {"role", OPT_ONE}, {"_", OPT_ONE},
+    {"state-dir", OPT_ONE}, {NULL, 0}};
+static const struct opt_spec spec_cert_add[] = {
+    {"tenant", OPT_ONE}, {"app", OPT_ONE}, {"_", OPT_ONE}, {"state-dir", OPT_ONE}, {NULL, 0}};
+static const struct opt_spec spec_group_add[] = {
+    {"tenant", OPT_ONE}, {"display-name", OPT_ONE}, {"type", OPT_ONE}, {"id", OPT_ONE},
+    {"member", OPT_MANY}, {"state-dir", OPT_ONE}, {NULL, 0}};
+static const struct opt_spec spec_member_add[] = {
+    {"tenant", OPT_ONE}, {"group", OPT_ONE}, {"user", OPT_ONE}, {"state-dir", OPT_ONE},
+    {NULL, 0}};
 
 enum cmd_id { C_TENANT_CREATE, C_TENANT_LIST, C_TENANT_KEY_ROTATE, C_APP_REGISTER, C_APP_LIST,
               C_APP_SECRET_ADD, C_USER_ADD, C_USER_SET, C_USER_LIST, C_CONSENT_GRANT,
-              C_CONSENT_REVOKE, C_CONSENT_LIST, C_SERVE };
+              C_CONSENT_REVOKE, C_CONSENT_LIST, C_SERVE, C_APP_SET, C_ROLE_ADD, C_ASSIGN,
+              C_CERT_ADD, C_GROUP_ADD, C_MEMBER_ADD, C_GROUP_LIST };
 
 struct command {
     const char *words[3];
@@ -882,7 +1342,7 @@ struct command {
 static const struct command commands[] = {
     {{"tenant", "create", NULL}, C_TENANT_CREATE, spec_tenant_create},
     {{"tenant", "list", NULL}, C_TENANT_LIST, spec_none},
-    {{"tenant", "key", "rotate"}, C_TENANT_KEY_ROTATE, spec_tenant_only},
+    {{"tenant", "key", "rotate"}, C_TENANT_KEY_ROTATE, spec_key_rotate},
     {{"app", "register", NULL}, C_APP_REGISTER, spec_app_register},
     {{"app", "list", NULL}, C_APP_LIST, spec_tenant_only},
     {{"app", "secret", "add"}, C_APP_SECRET_ADD, spec_secret_add},
@@ -893,6 +1353,14 @@ static const struct command commands[] = {
     {{"consent", "revoke", NULL}, C_CONSENT_REVOKE, spec_consent_revoke},
     {{"consent", "list", NULL}, C_CONSENT_LIST, spec_tenant_only},
     {{"serve", NULL, NULL}, C_SERVE, spec_serve},
+    {{"keys", "rotate", NULL}, C_TENANT_KEY_ROTATE, spec_key_rotate},
+    {{"app", "set", NULL}, C_APP_SET, spec_app_set},
+    {{"app", "role", "add"}, C_ROLE_ADD, spec_role_add},
+    {{"app", "assign", NULL}, C_ASSIGN, spec_assign},
+    {{"app", "cert", "add"}, C_CERT_ADD, spec_cert_add},
+    {{"group", "add", NULL}, C_GROUP_ADD, spec_group_add},
+    {{"group", "member", "add"}, C_MEMBER_ADD, spec_member_add},
+    {{"group", "list", NULL}, C_GROUP_LIST, spec_tenant_only},
 };
 
 /* The command whose words start argv[i..]; *next = first argument after them. */
@@ -962,6 +1430,13 @@ int main(int argc, char **argv)
     case C_CONSENT_REVOKE: return cmd_consent(&c, dir, false);
     case C_CONSENT_LIST: return cmd_consent_list(&c, dir);
     case C_SERVE: return cmd_serve(&c, dir);
+    case C_APP_SET: return cmd_app_set(&c, dir);
+    case C_ROLE_ADD: return cmd_role_add(&c, dir);
+    case C_ASSIGN: return cmd_assign(&c, dir);
+    case C_CERT_ADD: return cmd_cert_add(&c, dir);
+    case C_GROUP_ADD: return cmd_group_add(&c, dir);
+    case C_MEMBER_ADD: return cmd_member_add(&c, dir);
+    case C_GROUP_LIST: return cmd_group_list(&c, dir);
     }
     return EXIT_USAGE;
 }

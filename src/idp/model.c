@@ -24,6 +24,15 @@ static void app_free(struct rg_idp_app *a)
     if (a->secrets)
         rg_wipe(a->secrets, a->n_secrets * sizeof *a->secrets);
     free(a->secrets);
+    free(a->front_channel_logout_url);
+    for (size_t i = 0; i < a->n_roles; i++) {
+        free(a->roles[i].value);
+        free(a->roles[i].display_name);
+    }
+    free(a->roles);
+    for (size_t i = 0; i < a->n_certs; i++)
+        free(a->certs[i].x5c);
+    free(a->certs);
 }
 
 static void user_free(struct rg_idp_user *u)
@@ -52,6 +61,12 @@ static void tenant_free(struct rg_idp_tenant *t)
     for (size_t i = 0; i < t->n_consents; i++)
         free(t->consents[i].scopes);
     free(t->consents);
+    for (size_t i = 0; i < t->n_groups; i++) {
+        free(t->groups[i].display_name);
+        free(t->groups[i].members);
+    }
+    free(t->groups);
+    free(t->assignments);
 }
 
 void rg_idp_state_free(struct rg_idp_state *st)
@@ -179,7 +194,18 @@ static rg_err parse_key(const json_t *o, struct rg_idp_tenant *t, const char *wh
         (e = get_time(o, "created", &created, where, msg)) ||
         (e = get_time(o, "not_after", &not_after, where, msg)))
         return e;
-    return rg_idp_key_add(t, kid, x5c, created, not_after, msg);
+    if ((e = rg_idp_key_add(t, kid, x5c, created, not_after, msg)))
+        return e;
+    if (json_object_get(o, "activates")) {
+        int64_t act;
+        if ((e = get_time(o, "activates", &act, where, msg)))
+            return e;
+        if (act < created)
+            return rg_fail(msg, RG_ERR_INVALID, "%s: key %s activates before it was created",
+                           where, kid);
+        t->keys[t->n_keys - 1].activates = act;
+    }
+    return RG_OK;
 }
 
 static rg_err parse_secret(const json_t *o, struct rg_idp_app *a, const char *where,
@@ -204,6 +230,86 @@ static rg_err parse_secret(const json_t *o, struct rg_idp_app *a, const char *wh
 out:
     rg_wipe(&s, sizeof s);
     return e;
+}
+
+static rg_err get_bool(const json_t *o, const char *k, bool *out, const char *where,
+                       struct rg_msg *msg)
+{
+    const json_t *v = json_object_get(o, k);
+    *out = false;
+    if (!v)
+        return RG_OK;
+    if (!json_is_boolean(v))
+        return rg_fail(msg, RG_ERR_INVALID, "%s: \"%s\" must be true or false", where, k);
+    *out = json_is_true(v);
+    return RG_OK;
+}
+
+/* The optional per-app settings (absent in state files written before they existed). */
+static rg_err parse_app_settings(const json_t *o, struct rg_idp_app *a, const char *w,
+                                 struct rg_msg *msg)
+{
+    const char *gc, *fcl, *val, *dn, *x5c, *x5t, *x5t256;
+    char id[RG_IDP_GUID_LEN + 1];
+    const json_t *arr, *v;
+    int64_t created, not_after;
+    size_t i;
+    int g;
+    rg_err e;
+
+    if ((e = get_str(o, "group_claims", false, 32, &gc, w, msg)) ||
+        (e = get_bool(o, "assignment_required", &a->assignment_required, w, msg)) ||
+        (e = get_bool(o, "implicit_id_token", &a->implicit_id_token, w, msg)) ||
+        (e = get_str(o, "front_channel_logout_url", false, RG_IDP_REDIRECT_MAX, &fcl, w, msg)))
+        return e;
+    g = gc ? rg_idp_group_claims_parse(gc) : RG_IDP_GC_NONE;
+    if (g < 0)
+        return rg_fail(msg, RG_ERR_INVALID, "%s: unknown group_claims '%s'", w, gc);
+    a->group_claims = (enum rg_idp_group_claims)g;
+    if ((e = get_str(o, "platform", false, 16, &gc, w, msg)))
+        return e;
+    g = gc ? rg_idp_platform_parse(gc) : RG_IDP_PLATFORM_WEB;
+    if (g < 0)
+        return rg_fail(msg, RG_ERR_INVALID, "%s: unknown platform '%s'", w, gc);
+    a->platform = (enum rg_idp_platform)g;
+    arr = get_array(o, "optional_claims", 16, w, msg, &e);
+    if (e)
+        return e;
+    json_array_foreach(arr, i, v) {
+        unsigned bit = json_is_string(v) ? rg_idp_optional_claim_bit(json_string_value(v)) : 0;
+        if (!bit)
+            return rg_fail(msg, RG_ERR_INVALID, "%s: unknown optional claim", w);
+        a->optional_claims |= bit;
+    }
+    if (fcl) {
+        if ((e = rg_idp_check_redirect_uri(fcl, msg)))
+            return e;
+        if (!(a->front_channel_logout_url = strdup(fcl)))
+            return RG_ERR_NOMEM;
+    }
+    arr = get_array(o, "roles", RG_IDP_MAX_ROLES, w, msg, &e);
+    if (e)
+        return e;
+    json_array_foreach(arr, i, v) {
+        if ((e = get_guid(v, "id", id, w, msg)) ||
+            (e = get_str(v, "value", true, 120, &val, w, msg)) ||
+            (e = get_str(v, "display_name", true, RG_IDP_TEXT_MAX, &dn, w, msg)) ||
+            (e = rg_idp_role_add(a, id, val, dn, msg)))
+            return e;
+    }
+    arr = get_array(o, "certs", RG_IDP_MAX_CERTS, w, msg, &e);
+    if (e)
+        return e;
+    json_array_foreach(arr, i, v) {
+        if ((e = get_str(v, "x5t", true, RG_IDP_KID_LEN, &x5t, w, msg)) ||
+            (e = get_str(v, "x5t256", true, 43, &x5t256, w, msg)) ||
+            (e = get_str(v, "x5c", true, RG_IDP_X5C_MAX, &x5c, w, msg)) ||
+            (e = get_time(v, "created", &created, w, msg)) ||
+            (e = get_time(v, "not_after", &not_after, w, msg)) ||
+            (e = rg_idp_cert_add(a, x5c, x5t, x5t256, created, not_after, msg)))
+            return e;
+    }
+    return RG_OK;
 }
 
 static rg_err parse_app(const json_t *o, struct rg_idp_state *st, struct rg_idp_tenant *t,
@@ -244,7 +350,7 @@ static rg_err parse_app(const json_t *o, struct rg_idp_state *st, struct rg_idp_
         if (e)
             return e;
     }
-    return RG_OK;
+    return parse_app_settings(o, a, w, msg);
 }
 
 static rg_err parse_user(const json_t *o, struct rg_idp_tenant *t, const char *where,
@@ -276,6 +382,8 @@ static rg_err parse_user(const json_t *o, struct rg_idp_tenant *t, const char *w
     if (!rg_idp_password_hash_ok(pw))
         return rg_fail(msg, RG_ERR_INVALID, "%s: password_hash has an unknown format", w);
     u.enabled = json_is_true(en);
+    if ((e = get_bool(o, "guest", &u.guest, w, msg)))
+        return e;
     /* the adder validates the text fields; it only reads through these pointers */
     u.upn = (char *)upn;
     u.display_name = (char *)dn;
@@ -305,6 +413,54 @@ static rg_err parse_consent(const json_t *o, struct rg_idp_tenant *t, const char
         return rg_fail(msg, RG_ERR_INVALID, "%s: consent principal must be \"admin\" or a GUID",
                        where);
     return rg_idp_consent_grant(t, id, principal, scopes, msg);
+}
+
+static rg_err parse_group(const json_t *o, struct rg_idp_tenant *t, const char *where,
+                         struct rg_msg *msg)
+{
+    char id[RG_IDP_GUID_LEN + 1];
+    const char *dn;
+    const json_t *sec, *arr, *v;
+    struct rg_idp_group *g;
+    size_t i;
+    rg_err e;
+
+    if (!json_is_object(o))
+        return rg_fail(msg, RG_ERR_INVALID, "%s: group entry must be an object", where);
+    if ((e = get_guid(o, "id", id, where, msg)) ||
+        (e = get_str(o, "display_name", true, RG_IDP_TEXT_MAX, &dn, where, msg)))
+        return e;
+    sec = json_object_get(o, "security");
+    if (!json_is_boolean(sec))
+        return rg_fail(msg, RG_ERR_INVALID, "%s group %s: \"security\" must be true or false",
+                       where, id);
+    if ((e = rg_idp_group_add(t, id, dn, json_is_true(sec), &g, msg)))
+        return e;
+    arr = get_array(o, "members", RG_IDP_MAX_MEMBERS, where, msg, &e);
+    json_array_foreach(arr, i, v) {
+        if (e)
+            break;
+        if (!json_is_string(v))
+            return rg_fail(msg, RG_ERR_INVALID, "%s group %s: members must be strings", where,
+                           id);
+        e = rg_idp_group_member_add(t, g, json_string_value(v), msg);
+    }
+    return e;
+}
+
+static rg_err parse_assignment(const json_t *o, struct rg_idp_tenant *t, const char *where,
+                               struct rg_msg *msg)
+{
+    char app[RG_IDP_GUID_LEN + 1], pr[RG_IDP_GUID_LEN + 1], role[RG_IDP_GUID_LEN + 1];
+    rg_err e;
+
+    if (!json_is_object(o))
+        return rg_fail(msg, RG_ERR_INVALID, "%s: assignment entry must be an object", where);
+    if ((e = get_guid(o, "client_id", app, where, msg)) ||
+        (e = get_guid(o, "principal", pr, where, msg)) ||
+        (e = get_guid(o, "role_id", role, where, msg)))
+        return e;
+    return rg_idp_assign(t, app, pr, role, msg);
 }
 
 static rg_err parse_tenant(const json_t *o, struct rg_idp_state *st, size_t idx,
@@ -345,6 +501,14 @@ static rg_err parse_tenant(const json_t *o, struct rg_idp_state *st, size_t idx,
         return e;
     arr = get_array(o, "consents", RG_IDP_MAX_CONSENTS, where, msg, &e);
     json_array_foreach(arr, i, v) if (!e) e = parse_consent(v, t, where, msg);
+    if (e)
+        return e;
+    arr = get_array(o, "groups", RG_IDP_MAX_GROUPS, where, msg, &e);
+    json_array_foreach(arr, i, v) if (!e) e = parse_group(v, t, where, msg);
+    if (e)
+        return e;
+    arr = get_array(o, "assignments", RG_IDP_MAX_ASSIGNMENTS, where, msg, &e);
+    json_array_foreach(arr, i, v) if (!e) e = parse_assignment(v, t, where, msg);
     return e;
 }
 
@@ -424,7 +588,40 @@ static json_t *app_json(const struct rg_idp_app *a)
         bad = set(o, "client_id", json_string(a->client_id)) ||
               set(o, "display_name", json_string(a->display_name)) ||
               set(o, "created", json_integer(a->created)) ||
-              json_object_set(o, "redirect_uris", uris) || json_object_set(o, "secrets", secs);
+              json_object_set(o, "redirect_uris", uris) || json_object_set(o, "secrets", secs) ||
+              set(o, "group_claims", json_string(rg_idp_group_claims_name(a->group_claims))) ||
+              set(o, "assignment_required", json_boolean(a->assignment_required)) ||
+              set_opt_str(o, "front_channel_logout_url", a->front_channel_logout_url) ||
+              set(o, "platform", json_string(rg_idp_platform_name(a->platform))) ||
+              (a->implicit_id_token && set(o, "implicit_id_token", json_true()));
+    if (!bad && a->optional_claims) {
+        json_t *oc = json_array();
+        for (unsigned bit = 1; oc && !bad && bit <= RG_IDP_OC_CTRY; bit <<= 1)
+            if (a->optional_claims & bit) {
+                char name[32];
+                rg_idp_optional_claims_names(bit, name, sizeof name);
+                bad |= json_array_append_new(oc, json_string(name));
+            }
+        bad |= set(o, "optional_claims", oc);
+    }
+    if (!bad && a->n_roles) {
+        json_t *roles = json_array();
+        for (size_t i = 0; roles && !bad && i < a->n_roles; i++)
+            bad |= json_array_append_new(
+                roles, json_pack("{s:s,s:s,s:s}", "id", a->roles[i].id, "value",
+                                 a->roles[i].value, "display_name", a->roles[i].display_name));
+        bad |= set(o, "roles", roles);
+    }
+    if (!bad && a->n_certs) {
+        json_t *certs = json_array();
+        for (size_t i = 0; certs && !bad && i < a->n_certs; i++)
+            bad |= json_array_append_new(
+                certs, json_pack("{s:s,s:s,s:s,s:I,s:I}", "x5t", a->certs[i].x5t, "x5t256",
+                                 a->certs[i].x5t256, "x5c", a->certs[i].x5c, "created",
+                                 (json_int_t)a->certs[i].created, "not_after",
+                                 (json_int_t)a->certs[i].not_after));
+        bad |= set(o, "certs", certs);
+    }
     json_decref(uris);
     json_decref(secs);
     if (bad) {
@@ -441,6 +638,7 @@ static json_t *user_json(const struct rg_idp_user *u)
         set(o, "display_name", json_string(u->display_name)) ||
         set_opt_str(o, "mail", u->mail) || set_opt_str(o, "given_name", u->given_name) ||
         set_opt_str(o, "surname", u->surname) || set(o, "enabled", json_boolean(u->enabled)) ||
+        (u->guest && set(o, "guest", json_true())) ||
         set(o, "password_hash", json_string(u->password_hash)) ||
         set(o, "created", json_integer(u->created))) {
         json_decref(o);
@@ -460,7 +658,9 @@ static json_t *tenant_json(const struct rg_idp_tenant *t)
         bad |= !k || set(k, "kid", json_string(t->keys[i].kid)) ||
                set(k, "x5c", json_string(t->keys[i].x5c)) ||
                set(k, "created", json_integer(t->keys[i].created)) ||
-               set(k, "not_after", json_integer(t->keys[i].not_after));
+               set(k, "not_after", json_integer(t->keys[i].not_after)) ||
+               (t->keys[i].activates != t->keys[i].created &&
+                set(k, "activates", json_integer(t->keys[i].activates)));
         bad |= json_array_append_new(keys, k);
     }
     for (size_t i = 0; !bad && i < t->n_apps; i++)
@@ -473,6 +673,29 @@ static json_t *tenant_json(const struct rg_idp_tenant *t)
                set(c, "principal", json_string(t->consents[i].principal)) ||
                set(c, "scopes", json_string(t->consents[i].scopes));
         bad |= json_array_append_new(cons, c);
+    }
+    if (!bad && t->n_groups) {
+        json_t *groups = json_array();
+        for (size_t i = 0; groups && !bad && i < t->n_groups; i++) {
+            const struct rg_idp_group *g = &t->groups[i];
+            json_t *m = json_array();
+            for (size_t j = 0; m && !bad && j < g->n_members; j++)
+                bad |= json_array_append_new(m, json_string(g->members[j]));
+            bad |= !m || json_array_append_new(
+                             groups, json_pack("{s:s,s:s,s:b,s:o}", "id", g->id, "display_name",
+                                               g->display_name, "security", g->security,
+                                               "members", m));
+        }
+        bad |= set(o, "groups", groups);
+    }
+    if (!bad && t->n_assignments) {
+        json_t *as = json_array();
+        for (size_t i = 0; as && !bad && i < t->n_assignments; i++)
+            bad |= json_array_append_new(
+                as, json_pack("{s:s,s:s,s:s}", "client_id", t->assignments[i].client_id,
+                              "principal", t->assignments[i].principal, "role_id",
+                              t->assignments[i].role_id));
+        bad |= set(o, "assignments", as);
     }
     if (!bad)
         bad = set(o, "id", json_string(t->id)) || set(o, "name", json_string(t->name)) ||
@@ -549,6 +772,15 @@ struct rg_idp_user *rg_idp_user_find_upn(const struct rg_idp_tenant *t, const ch
     return NULL;
 }
 
+struct rg_idp_user *rg_idp_user_find_login(const struct rg_idp_tenant *t, const char *login)
+{
+    struct rg_idp_user *u = rg_idp_user_find_upn(t, login);
+    for (size_t i = 0; !u && login && i < t->n_users; i++)
+        if (t->users[i].guest && t->users[i].mail && rg_idp_ieq(t->users[i].mail, login))
+            u = &t->users[i];
+    return u;
+}
+
 struct rg_idp_user *rg_idp_user_find_oid(const struct rg_idp_tenant *t, const char *oid)
 {
     if (!t || !oid)
@@ -559,9 +791,12 @@ struct rg_idp_user *rg_idp_user_find_oid(const struct rg_idp_tenant *t, const ch
     return NULL;
 }
 
-const struct rg_idp_key *rg_idp_signing_key(const struct rg_idp_tenant *t)
+const struct rg_idp_key *rg_idp_signing_key(const struct rg_idp_tenant *t, int64_t now)
 {
-    return t->n_keys ? &t->keys[t->n_keys - 1] : NULL;
+    for (size_t k = t->n_keys; k-- > 0;)
+        if (t->keys[k].activates <= now)
+            return &t->keys[k];
+    return t->n_keys ? &t->keys[0] : NULL;
 }
 
 static struct rg_idp_consent *consent_find(const struct rg_idp_tenant *t, const char *client_id,
@@ -678,6 +913,7 @@ rg_err rg_idp_key_add(struct rg_idp_tenant *t, const char *kid, const char *x5c,
     if (!k->x5c)
         return RG_ERR_NOMEM;
     k->created = created;
+    k->activates = created;
     k->not_after = not_after;
     t->n_keys++;
     return RG_OK;
@@ -791,6 +1027,7 @@ rg_err rg_idp_user_add(struct rg_idp_tenant *t, const struct rg_idp_user *u,
     n->surname = dup_opt(u->surname);
     n->password_hash = strdup(u->password_hash);
     n->enabled = u->enabled;
+    n->guest = u->guest;
     n->created = u->created;
     if (!n->upn || !n->display_name || (u->mail && !n->mail) ||
         (u->given_name && !n->given_name) || (u->surname && !n->surname) ||
@@ -863,5 +1100,254 @@ rg_err rg_idp_consent_revoke(struct rg_idp_tenant *t, const char *client_id,
     free(c->scopes);
     memmove(&t->consents[i], &t->consents[i + 1], (t->n_consents - i - 1) * sizeof *c);
     t->n_consents--;
+    return RG_OK;
+}
+
+/* ---- groups, roles, assignments, certificates ------------------------------------------- */
+
+static const struct { const char *name; unsigned bit; } optional_claims[] = {
+    {"email", RG_IDP_OC_EMAIL}, {"upn", RG_IDP_OC_UPN}, {"given_name", RG_IDP_OC_GIVEN_NAME},
+    {"family_name", RG_IDP_OC_FAMILY_NAME}, {"acct", RG_IDP_OC_ACCT},
+    {"auth_time", RG_IDP_OC_AUTH_TIME}, {"login_hint", RG_IDP_OC_LOGIN_HINT},
+    {"ctry", RG_IDP_OC_CTRY}};
+
+unsigned rg_idp_optional_claim_bit(const char *name)
+{
+    for (size_t i = 0; i < sizeof optional_claims / sizeof *optional_claims; i++)
+        if (strcmp(name, optional_claims[i].name) == 0)
+            return optional_claims[i].bit;
+    return 0;
+}
+
+void rg_idp_optional_claims_names(unsigned bits, char *out, size_t outsz)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof optional_claims / sizeof *optional_claims; i++)
+        if (bits & optional_claims[i].bit) {
+            int w = snprintf(out + n, outsz - n, "%s%s", n ? " " : "", optional_claims[i].name);
+            if (w < 0 || (size_t)w >= outsz - n)
+                return;
+            n += (size_t)w;
+        }
+}
+
+int rg_idp_platform_parse(const char *s)
+{
+    return !strcmp(s, "web") ? RG_IDP_PLATFORM_WEB
+           : !strcmp(s, "spa") ? RG_IDP_PLATFORM_SPA
+           : !strcmp(s, "public") ? RG_IDP_PLATFORM_PUBLIC
+                                  : -1;
+}
+
+const char *rg_idp_platform_name(enum rg_idp_platform p)
+{
+    return p == RG_IDP_PLATFORM_SPA ? "spa" : p == RG_IDP_PLATFORM_PUBLIC ? "public" : "web";
+}
+
+int rg_idp_group_claims_parse(const char *s)
+{
+    static const char *const names[] = {"None", "SecurityGroup", "All", "ApplicationGroup"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *rg_idp_group_claims_name(enum rg_idp_group_claims gc)
+{
+    switch (gc) {
+    case RG_IDP_GC_SECURITY: return "SecurityGroup";
+    case RG_IDP_GC_ALL: return "All";
+    case RG_IDP_GC_APPLICATION: return "ApplicationGroup";
+    default: return "None";
+    }
+}
+
+struct rg_idp_group *rg_idp_group_find(const struct rg_idp_tenant *t, const char *ref)
+{
+    for (size_t i = 0; ref && i < t->n_groups; i++)
+        if (rg_idp_ieq(t->groups[i].id, ref) || strcmp(t->groups[i].display_name, ref) == 0)
+            return &t->groups[i];
+    return NULL;
+}
+
+rg_err rg_idp_group_add(struct rg_idp_tenant *t, const char *id, const char *display_name,
+                        bool security, struct rg_idp_group **out, struct rg_msg *msg)
+{
+    struct rg_idp_group *g;
+    char gid[RG_IDP_GUID_LEN + 1];
+    rg_err e;
+
+    if (out)
+        *out = NULL;
+    if (rg_idp_guid_norm(id, gid))
+        return rg_fail(msg, RG_ERR_INVALID, "group id '%s' is not a GUID", id);
+    if ((e = rg_idp_check_text("group display name", display_name, RG_IDP_TEXT_MAX, msg)))
+        return e;
+    if (rg_idp_group_find(t, gid) || rg_idp_group_find(t, display_name))
+        return rg_fail(msg, RG_ERR_EXISTS, "tenant %s already has a group '%s' (or id %s)",
+                       t->id, display_name, gid);
+    if (rg_idp_user_find_oid(t, gid))
+        return rg_fail(msg, RG_ERR_EXISTS, "object id %s is a user's", gid);
+    if ((e = grow((void **)&t->groups, t->n_groups, sizeof *t->groups, RG_IDP_MAX_GROUPS)))
+        return rg_fail(msg, e, "tenant %s: at most %d groups", t->id, RG_IDP_MAX_GROUPS);
+    g = &t->groups[t->n_groups];
+    memcpy(g->id, gid, sizeof gid);
+    g->security = security;
+    if (!(g->display_name = strdup(display_name)))
+        return RG_ERR_NOMEM;
+    t->n_groups++;
+    if (out)
+        *out = g;
+    return RG_OK;
+}
+
+bool rg_idp_group_has(const struct rg_idp_group *g, const char *oid)
+{
+    for (size_t i = 0; i < g->n_members; i++)
+        if (rg_idp_ieq(g->members[i], oid))
+            return true;
+    return false;
+}
+
+rg_err rg_idp_group_member_add(struct rg_idp_tenant *t, struct rg_idp_group *g,
+                               const char *oid, struct rg_msg *msg)
+{
+    char id[RG_IDP_GUID_LEN + 1];
+    rg_err e;
+
+    if (rg_idp_guid_norm(oid, id) || !rg_idp_user_find_oid(t, id))
+        return rg_fail(msg, RG_ERR_NOTFOUND, "group '%s': member %s is not a user of tenant %s",
+                       g->display_name, oid, t->id);
+    if (rg_idp_group_has(g, id))
+        return rg_fail(msg, RG_ERR_EXISTS, "user %s is already a member of group '%s'", id,
+                       g->display_name);
+    if ((e = grow((void **)&g->members, g->n_members, sizeof *g->members, RG_IDP_MAX_MEMBERS)))
+        return rg_fail(msg, e, "group '%s': at most %d members", g->display_name,
+                       RG_IDP_MAX_MEMBERS);
+    memcpy(g->members[g->n_members++], id, sizeof id);
+    return RG_OK;
+}
+
+const struct rg_idp_app_role *rg_idp_role_find(const struct rg_idp_app *a, const char *ref)
+{
+    for (size_t i = 0; ref && i < a->n_roles; i++)
+        if (rg_idp_ieq(a->roles[i].id, ref) || strcmp(a->roles[i].value, ref) == 0)
+            return &a->roles[i];
+    return NULL;
+}
+
+/* Entra: role values may not contain spaces and are at most 120 characters. */
+rg_err rg_idp_role_add(struct rg_idp_app *a, const char *id, const char *value,
+                       const char *display_name, struct rg_msg *msg)
+{
+    struct rg_idp_app_role *r;
+    char rid[RG_IDP_GUID_LEN + 1];
+    size_t n = strlen(value);
+    rg_err e;
+
+    if (rg_idp_guid_norm(id, rid) || strcmp(rid, RG_IDP_NIL_GUID) == 0)
+        return rg_fail(msg, RG_ERR_INVALID, "role id '%s' is not a usable GUID", id);
+    if (n == 0 || n > 120)
+        return rg_fail(msg, RG_ERR_INVALID, "role value must be 1-120 characters");
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)value[i] <= 0x20 || (unsigned char)value[i] >= 0x7f)
+            return rg_fail(msg, RG_ERR_INVALID,
+                           "role value '%s': only printable ASCII without spaces", value);
+    if ((e = rg_idp_check_text("role display name", display_name, RG_IDP_TEXT_MAX, msg)))
+        return e;
+    if (rg_idp_role_find(a, rid) || rg_idp_role_find(a, value))
+        return rg_fail(msg, RG_ERR_EXISTS, "app %s already has a role '%s'", a->client_id,
+                       value);
+    if ((e = grow((void **)&a->roles, a->n_roles, sizeof *a->roles, RG_IDP_MAX_ROLES)))
+        return rg_fail(msg, e, "app %s: at most %d roles", a->client_id, RG_IDP_MAX_ROLES);
+    r = &a->roles[a->n_roles];
+    memcpy(r->id, rid, sizeof rid);
+    r->value = strdup(value);
+    r->display_name = strdup(display_name);
+    if (!r->value || !r->display_name) {
+        free(r->value);
+        free(r->display_name);
+        return RG_ERR_NOMEM;
+    }
+    a->n_roles++;
+    return RG_OK;
+}
+
+rg_err rg_idp_assign(struct rg_idp_tenant *t, const char *client_id, const char *principal,
+                     const char *role_id, struct rg_msg *msg)
+{
+    struct rg_idp_assignment *as;
+    const struct rg_idp_app *a = rg_idp_app_find(t, client_id);
+    char pr[RG_IDP_GUID_LEN + 1], role[RG_IDP_GUID_LEN + 1];
+    rg_err e;
+
+    if (!a)
+        return rg_fail(msg, RG_ERR_NOTFOUND, "tenant %s has no app %s", t->id, client_id);
+    if (rg_idp_guid_norm(principal, pr) ||
+        (!rg_idp_user_find_oid(t, pr) && !rg_idp_group_find(t, pr)))
+        return rg_fail(msg, RG_ERR_NOTFOUND, "%s is not a user or group of tenant %s",
+                       principal, t->id);
+    if (rg_idp_guid_norm(role_id, role) ||
+        (strcmp(role, RG_IDP_NIL_GUID) != 0 && !rg_idp_role_find(a, role)))
+        return rg_fail(msg, RG_ERR_NOTFOUND, "app %s has no role %s", a->client_id, role_id);
+    for (size_t i = 0; i < t->n_assignments; i++)
+        if (!strcmp(t->assignments[i].client_id, a->client_id) &&
+            !strcmp(t->assignments[i].principal, pr) && !strcmp(t->assignments[i].role_id, role))
+            return rg_fail(msg, RG_ERR_EXISTS, "%s is already assigned to app %s with that role",
+                           pr, a->client_id);
+    if ((e = grow((void **)&t->assignments, t->n_assignments, sizeof *t->assignments,
+                  RG_IDP_MAX_ASSIGNMENTS)))
+        return rg_fail(msg, e, "tenant %s: too many assignments", t->id);
+    as = &t->assignments[t->n_assignments++];
+    memcpy(as->client_id, a->client_id, sizeof as->client_id);
+    memcpy(as->principal, pr, sizeof pr);
+    memcpy(as->role_id, role, sizeof role);
+    return RG_OK;
+}
+
+bool rg_idp_user_assigned(const struct rg_idp_tenant *t, const char *client_id,
+                          const char *oid)
+{
+    for (size_t i = 0; i < t->n_assignments; i++) {
+        const struct rg_idp_assignment *as = &t->assignments[i];
+        const struct rg_idp_group *g;
+        if (strcmp(as->client_id, client_id) != 0)
+            continue;
+        if (rg_idp_ieq(as->principal, oid))
+            return true;
+        g = rg_idp_group_find(t, as->principal);
+        if (g && rg_idp_group_has(g, oid))
+            return true;
+    }
+    return false;
+}
+
+rg_err rg_idp_cert_add(struct rg_idp_app *a, const char *x5c, const char *x5t,
+                       const char *x5t256, int64_t created, int64_t not_after,
+                       struct rg_msg *msg)
+{
+    struct rg_idp_cert *c;
+    rg_err e;
+
+    if (strlen(x5t) != RG_IDP_KID_LEN || strlen(x5t256) != 43)
+        return rg_fail(msg, RG_ERR_INVALID, "app %s: certificate thumbprints are malformed",
+                       a->client_id);
+    for (size_t i = 0; i < a->n_certs; i++)
+        if (strcmp(a->certs[i].x5t, x5t) == 0)
+            return rg_fail(msg, RG_ERR_EXISTS, "app %s already has certificate %s",
+                           a->client_id, x5t);
+    if ((e = grow((void **)&a->certs, a->n_certs, sizeof *a->certs, RG_IDP_MAX_CERTS)))
+        return rg_fail(msg, e, "app %s: at most %d certificates", a->client_id,
+                       RG_IDP_MAX_CERTS);
+    c = &a->certs[a->n_certs];
+    memcpy(c->x5t, x5t, RG_IDP_KID_LEN + 1);
+    memcpy(c->x5t256, x5t256, 44);
+    c->created = created;
+    c->not_after = not_after;
+    if (!(c->x5c = strdup(x5c)))
+        return RG_ERR_NOMEM;
+    a->n_certs++;
     return RG_OK;
 }

@@ -46,7 +46,10 @@ static const char style[] =
     "border:0;background:#0067b8;color:#fff;cursor:pointer}"
     ".meta{clear:both;font-size:12px;color:#666;margin-top:32px;white-space:pre-wrap;"
     "word-break:break-all}"
-    "p{font-size:15px;line-height:1.4}";
+    "p{font-size:15px;line-height:1.4}"
+    "ul.perm{padding-left:20px;font-size:15px;line-height:1.8}"
+    ".who{font-size:14px;color:#505050;margin-bottom:8px}"
+    "button.sec{background:#ccc;color:#1b1b1b;margin-right:8px}";
 
 /* Opens the document (head, styles, card) with the given title. */
 static rg_err page_begin(struct rg_buf *b, const char *title, const char *tenant_name)
@@ -96,12 +99,6 @@ rg_err rg_idp_page_login(struct rg_http_response *resp, const struct rg_idp_logi
     if ((e = page_begin(&b, "Sign in to your account", p->tenant_name)) ||
         (e = rg_buf_appends(&b, "<h1>Sign in</h1>")))
         goto out;
-    if (p->error_code &&
-        ((e = rg_buf_appends(&b, "<div class=\"err\" role=\"alert\" id=\"error\">")) ||
-         (e = rg_idp_html_escape(&b, p->error_text)) ||
-         (e = rg_buf_appends(&b, " (")) || (e = rg_idp_html_escape(&b, p->error_code)) ||
-         (e = rg_buf_appends(&b, ")</div>"))))
-        goto out;
     if ((e = rg_buf_appends(&b, "<form method=\"post\" action=\"")) ||
         (e = rg_idp_html_escape(&b, p->action)) ||
         (e = rg_buf_appends(&b, "\" autocomplete=\"on\"><input type=\"hidden\" name=\"ctx\" "
@@ -111,7 +108,16 @@ rg_err rg_idp_page_login(struct rg_http_response *resp, const struct rg_idp_logi
                                 "<input type=\"email\" id=\"i0116\" name=\"loginfmt\" "
                                 "required maxlength=\"113\" autocomplete=\"username\" value=\"")) ||
         (e = rg_idp_html_escape(&b, p->loginfmt ? p->loginfmt : "")) ||
-        (e = rg_buf_appends(&b, "\"><label for=\"i0118\">Password</label>"
+        (e = rg_buf_appends(&b, "\">")))
+        goto out;
+    /* the error goes right under the account field, where Entra shows it */
+    if (p->error_code &&
+        ((e = rg_buf_appends(&b, "<div class=\"err\" role=\"alert\" id=\"error\">")) ||
+         (e = rg_idp_html_escape(&b, p->error_text)) ||
+         (e = rg_buf_appends(&b, " (")) || (e = rg_idp_html_escape(&b, p->error_code)) ||
+         (e = rg_buf_appends(&b, ")</div>"))))
+        goto out;
+    if ((e = rg_buf_appends(&b, "<label for=\"i0118\">Password</label>"
                                 "<input type=\"password\" id=\"i0118\" name=\"passwd\" required "
                                 "maxlength=\"256\" autocomplete=\"current-password\">"
                                 "<button type=\"submit\" id=\"idSIButton9\">Sign in</button>"
@@ -201,6 +207,117 @@ rg_err rg_idp_page_signed_out(struct rg_http_response *resp, const char *tenant_
         goto out;
     return page_send(resp, 200, &b, csp_static);
 out:
+    rg_buf_free(&b);
+    return e;
+}
+
+/* Entra's user-facing wording of the delegated permissions a sign-in app asks for. */
+static const char *permission_text(const char *scope, size_t n)
+{
+    static const struct { const char *scope, *text; } words[] = {
+        {"openid", "Sign you in"},
+        {"profile", "View your basic profile"},
+        {"email", "View your email address"},
+        {"offline_access", "Maintain access to data you have given it access to"},
+        {"User.Read", "Sign you in and read your profile"},
+    };
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        if (strlen(words[i].scope) == n && strncmp(words[i].scope, scope, n) == 0)
+            return words[i].text;
+    return NULL;
+}
+
+rg_err rg_idp_page_consent(struct rg_http_response *resp, const struct rg_idp_consent_page *p)
+{
+    struct rg_buf b;
+    rg_err e;
+
+    rg_buf_init(&b, PAGE_MAX);
+    if ((e = page_begin(&b, "Permissions requested", p->tenant_name)) ||
+        (e = rg_buf_appends(&b, "<div class=\"who\">")) ||
+        (e = rg_idp_html_escape(&b, p->upn)) ||
+        (e = rg_buf_appends(&b, "</div><h1>Permissions requested</h1><p><strong>")) ||
+        (e = rg_idp_html_escape(&b, p->app_name)) ||
+        (e = rg_buf_appends(&b, "</strong></p><p>This app would like to:</p>"
+                                "<ul class=\"perm\" id=\"permissions\">")))
+        goto out;
+    for (const char *s = p->scopes; *s;) {
+        size_t n = strcspn(s, " ");
+        const char *text = permission_text(s, n);
+        if ((e = rg_buf_appends(&b, "<li>")))
+            goto out;
+        if (text)
+            e = rg_idp_html_escape(&b, text);
+        else { /* a permission we have no words for: show its name, as Entra shows its value */
+            char name[RG_IDP_SCOPE_LEN_MAX + 1];
+            snprintf(name, sizeof name, "%.*s", (int)n, s);
+            e = rg_idp_html_escape(&b, name);
+        }
+        if (e || (e = rg_buf_appends(&b, "</li>")))
+            goto out;
+        s += n;
+        while (*s == ' ')
+            s++;
+    }
+    if ((e = rg_buf_appends(&b, "</ul><p>Accepting these permissions means that you allow this "
+                                "app to use your data as specified in their terms of service "
+                                "and privacy statement. You can change these permissions later."
+                                "</p><form method=\"post\" action=\"")) ||
+        (e = rg_idp_html_escape(&b, p->action)) ||
+        (e = rg_buf_appends(&b, "\"><input type=\"hidden\" name=\"ctx\" value=\"")) ||
+        (e = rg_idp_html_escape(&b, p->ctx)) ||
+        (e = rg_buf_appends(&b, "\"><button type=\"submit\" name=\"accept\" value=\"1\" "
+                                "id=\"idBtn_Accept\">Accept</button>"
+                                "<button type=\"submit\" name=\"accept\" value=\"0\" "
+                                "class=\"sec\" id=\"idBtn_Back\">Cancel</button></form>")))
+        goto out;
+    return page_send(resp, 200, &b, csp_static);
+out:
+    rg_buf_free(&b);
+    return e;
+}
+
+rg_err rg_idp_page_frontchannel(struct rg_http_response *resp, const char *tenant_name,
+                                const char *const *urls, size_t n, const char *next)
+{
+    struct rg_buf b, csp;
+    rg_err e;
+
+    rg_buf_init(&b, PAGE_MAX);
+    rg_buf_init(&csp, 64 * 1024);
+    /* the iframes may load exactly the apps' logout URLs, nothing else */
+    if ((e = rg_buf_appends(&csp, "default-src 'none'; style-src 'unsafe-inline'; "
+                                  "frame-ancestors 'none'; base-uri 'none'; frame-src")))
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strcspn(urls[i], "?#");
+        if ((e = rg_buf_appends(&csp, " ")) || (e = rg_buf_append(&csp, urls[i], len)))
+            goto out;
+    }
+    if (n == 0 && (e = rg_buf_appends(&csp, " 'none'")))
+        goto out;
+    if ((e = page_begin(&b, "Sign out", tenant_name)))
+        goto out;
+    if (next && ((e = rg_buf_appends(&b, "<meta http-equiv=\"refresh\" content=\"1;url=")) ||
+                 (e = rg_idp_html_escape(&b, next)) || (e = rg_buf_appends(&b, "\">"))))
+        goto out;
+    if ((e = rg_buf_appends(&b, "<h1>You signed out of your account</h1>"
+                                "<p>Signing you out of the applications you used...</p>")))
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        if ((e = rg_buf_appends(&b, "<iframe hidden class=\"fcl\" width=\"0\" height=\"0\" "
+                                    "src=\"")) ||
+            (e = rg_idp_html_escape(&b, urls[i])) || (e = rg_buf_appends(&b, "\"></iframe>")))
+            goto out;
+    if (next && ((e = rg_buf_appends(&b, "<p><a id=\"continue\" href=\"")) ||
+                 (e = rg_idp_html_escape(&b, next)) ||
+                 (e = rg_buf_appends(&b, "\">Continue</a></p>"))))
+        goto out;
+    e = page_send(resp, 200, &b, csp.data);
+    rg_buf_free(&csp);
+    return e;
+out:
+    rg_buf_free(&csp);
     rg_buf_free(&b);
     return e;
 }

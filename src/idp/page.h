@@ -16,6 +16,7 @@
 #include "base/err.h"
 #include "http/server.h"
 #include "idp/aad.h"
+#include "idp/check.h"
 
 rg_err rg_idp_html_escape(struct rg_buf *b, const char *s);
 
@@ -35,6 +36,22 @@ rg_err rg_idp_page_error(struct rg_http_response *resp, int status, const char *
 /* Auto-submitting form that POSTs names[i]=values[i] to action (response_mode=form_post). */
 rg_err rg_idp_page_form_post(struct rg_http_response *resp, const char *action,
                              const char *const *names, const char *const *values, size_t n);
+struct rg_idp_consent_page {
+    const char *tenant_name;
+    const char *app_name;
+    const char *upn;          /* who is consenting */
+    const char *scopes;       /* canonical scope list, each shown in Entra's words */
+    const char *action;       /* form action URL (path) */
+    const char *ctx;
+};
+/* "Permissions requested": the app, what it would like to do, Accept / Cancel buttons
+ * (accept=1 / accept=0) posting ctx back. */
+rg_err rg_idp_page_consent(struct rg_http_response *resp, const struct rg_idp_consent_page *p);
+/* Signed-out page that loads each front-channel logout URL (already carrying ?sid=) in a
+ * hidden iframe (CSP frame-src allows exactly those URLs) and, when next is not NULL, moves
+ * on to it after a second with a meta refresh (no JavaScript). */
+rg_err rg_idp_page_frontchannel(struct rg_http_response *resp, const char *tenant_name,
+                                const char *const *urls, size_t n, const char *next);
 rg_err rg_idp_page_signed_out(struct rg_http_response *resp, const char *tenant_name,
                               const char *note);
 

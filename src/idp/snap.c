@@ -1,5 +1,7 @@
 #include "idp/snap.h"
 
+#include <time.h>
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,8 +170,11 @@ EVP_PKEY *rg_idp_snap_signer(const struct rg_idp_snap *s, const struct rg_idp_te
 
     if (i >= s->st.n_tenants)
         return NULL;
+    int64_t now = (int64_t)time(NULL);
+
+    /* the newest key whose activation has come (a scheduled key is published, not used) */
     for (size_t k = t->n_keys; k-- > 0;) {
-        if (s->pkeys[i][k]) {
+        if (s->pkeys[i][k] && t->keys[k].activates <= now) {
             if (kid)
                 *kid = t->keys[k].kid;
             return s->pkeys[i][k];

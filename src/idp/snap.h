@@ -44,7 +44,8 @@ void rg_idp_snaps_destroy(struct rg_idp_snaps *m);
 struct rg_idp_snap *rg_idp_snaps_get(struct rg_idp_snaps *m);
 void rg_idp_snap_put(struct rg_idp_snap *s);
 
-/* The tenant's signing key (newest key that loaded), with its kid; NULL if none. */
+/* The tenant's signing key (newest key that loaded and whose activation time has come),
+ * with its kid; NULL if none. */
 EVP_PKEY *rg_idp_snap_signer(const struct rg_idp_snap *s, const struct rg_idp_tenant *t,
                              const char **kid);
 const char *rg_idp_snap_jwks(const struct rg_idp_snap *s, const struct rg_idp_tenant *t);

@@ -1,7 +1,9 @@
 /* token.c — the token endpoint (part of the web module, see web.h).
  *
- * Grants: authorization_code and refresh_token, for confidential clients authenticating
- * with a client secret (client_secret_basic or client_secret_post). Order of checks:
+ * Grants: authorization_code, refresh_token and client_credentials, for confidential clients
+ * authenticating with a client secret (client_secret_basic or client_secret_post) or a
+ * certificate (private_key_jwt: a client_assertion signed with the key of a certificate
+ * registered by `app cert add`, found by its x5t or x5t#S256 header). Order of checks:
  * method, content type, repeated parameters, grant_type, client_id, the app, the grant's
  * own parameters, client authentication, then the grant itself — so that nothing about a
  * code or refresh token is revealed to an unauthenticated caller. Parameters are read from
@@ -19,6 +21,7 @@
 #include "base/mem.h"
 #include "idp/claims.h"
 #include "idp/cred.h"
+#include "idp/keys.h"
 #include "idp/web.h"
 #include "jose/jws.h"
 
@@ -152,6 +155,28 @@ static char *response_scope(const struct rg_idp_rq *rq, const struct rg_idp_gran
     return strdup(g->scopes);
 }
 
+/* Entra: refresh tokens of SPA redirect URIs live 24 h (not extendable), others 90 days. */
+static int64_t refresh_ttl(const struct rg_idp_rq *rq, const struct rg_idp_grant *g)
+{
+    const struct rg_idp_app *a = rg_idp_app_find(rq->tenant, g->client_id);
+    return a && a->platform == RG_IDP_PLATFORM_SPA ? RG_IDP_REFRESH_TTL_SPA : RG_IDP_REFRESH_TTL;
+}
+
+/* MSAL asks for client_info=1 and builds its account cache key from the answer. */
+static bool want_client_info(const struct rg_idp_rq *rq)
+{
+    const char *v = rg_idp_param(rq, "client_info", true);
+    return v && strcmp(v, "1") == 0;
+}
+
+/* Entra's client_info: base64url of {"uid":"<oid>","utid":"<tid>"} (malloc'd). */
+static char *client_info_value(const struct rg_idp_grant *g)
+{
+    char json[2 * RG_IDP_GUID_LEN + 32];
+    int n = snprintf(json, sizeof json, "{\"uid\":\"%s\",\"utid\":\"%s\"}", g->oid, g->tenant);
+    return n > 0 && (size_t)n < sizeof json ? rg_b64url_encode(json, (size_t)n) : NULL;
+}
+
 /* Issues access token, ID token (openid) and refresh token (with_refresh) for g and sends
  * the response. keep is the grant a refresh token carries (original scopes); code, when not
  * NULL, gets the tokens linked for replay revocation. */
@@ -160,6 +185,7 @@ static void issue_tokens(struct rg_idp_rq *rq, const struct rg_idp_grant *g,
                          const struct rg_idp_grant *keep, const char *code)
 {
     char issuer[2300], *id_token = NULL, *at = NULL, *rt = NULL, *scope = NULL, *body = NULL;
+    char *client_info = NULL;
     const char *kid = NULL;
     EVP_PKEY *key;
     json_t *claims = NULL, *hdr = NULL, *o = NULL;
@@ -172,7 +198,9 @@ static void issue_tokens(struct rg_idp_rq *rq, const struct rg_idp_grant *g,
             return;
         }
         rg_idp_issuer(rq->w->base, rq->tenant->id, issuer, sizeof issuer);
-        claims = rg_idp_id_token_claims(issuer, g, u, rq->now, with_nonce);
+        claims = rg_idp_id_token_claims(issuer, rq->w->base, rq->tenant,
+                                        rg_idp_app_find(rq->tenant, g->client_id), g, u, rq->now,
+                                        with_nonce, false);
         hdr = json_pack("{s:s}", "kid", kid);
         if (!claims || !hdr || rg_jws_sign(claims, hdr, "RS256", key, &id_token)) {
             rg_idp_error_json(rq, 500, "server_error", 90033,
@@ -183,7 +211,7 @@ static void issue_tokens(struct rg_idp_rq *rq, const struct rg_idp_grant *g,
     scope = response_scope(rq, g);
     if (!scope || rg_idp_access_put(rq->w->flow, g, rq->now, RG_IDP_ACCESS_TTL, &at) ||
         (with_refresh &&
-         rg_idp_refresh_put(rq->w->flow, keep, rq->now, RG_IDP_REFRESH_TTL, &rt))) {
+         rg_idp_refresh_put(rq->w->flow, keep, rq->now, refresh_ttl(rq, g), &rt))) {
         rg_idp_error_json(rq, 500, "server_error", 90033,
                           "A transient error has occurred. Please try again.");
         goto out;
@@ -192,8 +220,11 @@ static void issue_tokens(struct rg_idp_rq *rq, const struct rg_idp_grant *g,
         rg_idp_code_link(rq->w->flow, code, at, rt);
     o = json_pack("{s:s,s:s,s:i,s:i,s:s}", "token_type", "Bearer", "scope", scope, "expires_in",
                   RG_IDP_ACCESS_TTL, "ext_expires_in", RG_IDP_ACCESS_TTL, "access_token", at);
+    client_info = want_client_info(rq) ? client_info_value(g) : NULL;
     if (!o || (rt && json_object_set_new(o, "refresh_token", json_string(rt))) ||
         (id_token && json_object_set_new(o, "id_token", json_string(id_token))) ||
+        (want_client_info(rq) &&
+         (!client_info || json_object_set_new(o, "client_info", json_string(client_info)))) ||
         !(body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) ||
         rg_http_respond(rq->resp, 200, "application/json; charset=utf-8", body, strlen(body))) {
         rg_idp_error_json(rq, 500, "server_error", 90033,
@@ -209,6 +240,7 @@ out:
     json_decref(claims);
     json_decref(hdr);
     rg_free_secret(id_token);
+    free(client_info);
     rg_free_secret(at);
     rg_free_secret(rt);
     free(scope);
@@ -361,17 +393,161 @@ out:
     rg_idp_grant_clear(&g);
 }
 
+/* ---- client_credentials ---------------------------------------------------------------- */
+
+/* App-only token for "<resource>/.default" (Entra: the only scope form this grant takes).
+ * No ID token, no refresh token; the app's own roles (application permissions) are not
+ * modelled, so the token carries none. */
+static void grant_client_credentials(struct rg_idp_rq *rq, const struct rg_idp_app *app)
+{
+    const char *scope = rg_idp_param(rq, "scope", true);
+    size_t n = strlen(scope);
+    struct rg_idp_grant g;
+    char *at = NULL, *body = NULL;
+    json_t *o = NULL;
+
+    if (n > RG_IDP_SCOPE_LEN_MAX || n < 9 || strchr(scope, ' ') ||
+        strcmp(scope + n - 9, "/.default") != 0) {
+        rg_idp_error_json(rq, 400, "invalid_scope", 1002012,
+                          "The provided value for scope %.256s is not valid. Client credential "
+                          "flows must have a scope value with /.default suffixed to the "
+                          "resource identifier (application ID URI).",
+                          scope);
+        return;
+    }
+    memset(&g, 0, sizeof g);
+    memcpy(g.tenant, rq->tenant->id, sizeof g.tenant);
+    memcpy(g.client_id, app->client_id, sizeof g.client_id);
+    g.scopes = strdup(scope);
+    if (!g.scopes || rg_idp_access_put(rq->w->flow, &g, rq->now, RG_IDP_APP_TOKEN_TTL, &at) ||
+        !(o = json_pack("{s:s,s:i,s:i,s:s}", "token_type", "Bearer", "expires_in",
+                        RG_IDP_APP_TOKEN_TTL, "ext_expires_in", RG_IDP_APP_TOKEN_TTL,
+                        "access_token", at)) ||
+        !(body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) ||
+        rg_http_respond(rq->resp, 200, "application/json; charset=utf-8", body, strlen(body))) {
+        rg_idp_error_json(rq, 500, "server_error", 90033,
+                          "A transient error has occurred. Please try again.");
+    } else {
+        rg_http_add_header(rq->resp, "Pragma", "no-cache");
+        rg_idp_outcome(rq, "app-only token issued: app %s scope '%.100s'", app->client_id,
+                       scope);
+    }
+    rg_free_secret(body);
+    rg_free_secret(at);
+    json_decref(o);
+    rg_idp_grant_clear(&g);
+}
+
+/* ---- private_key_jwt ------------------------------------------------------------------- */
+
+#define ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+#define ASSERTION_SKEW 300
+
+/* Checks a client assertion (RFC 7523 as Entra applies it); on failure answers the error. */
+static bool assertion_ok(struct rg_idp_rq *rq, const struct rg_idp_app *app,
+                         const char *assertion)
+{
+    static const char *const algs[] = {"RS256", "PS256", NULL};
+    const char *type = rg_idp_param(rq, "client_assertion_type", true);
+    const struct rg_idp_cert *cert = NULL;
+    const char *x5t, *x5t256, *iss, *sub, *aud;
+    char tid_url[2300], asked_url[2300];
+    struct rg_jws jws;
+    struct rg_jwks set;
+    struct rg_msg why;
+    json_int_t exp, nbf;
+    bool ok = false;
+
+    memset(&jws, 0, sizeof jws);
+    memset(&set, 0, sizeof set);
+    if (!type || strcmp(type, ASSERTION_TYPE) != 0) {
+        rg_idp_error_json(rq, 400, "invalid_request", 9002313,
+                          "Invalid request. client_assertion_type must be '" ASSERTION_TYPE
+                          "'.");
+        return false;
+    }
+    if (rg_jws_parse(assertion, strlen(assertion), &jws, &why)) {
+        rg_idp_error_json(rq, 401, "invalid_client", 50027,
+                          "JWT token is invalid or malformed (client assertion).");
+        return false;
+    }
+    x5t = json_string_value(json_object_get(jws.header, "x5t"));
+    x5t256 = json_string_value(json_object_get(jws.header, "x5t#S256"));
+    for (size_t i = 0; !cert && i < app->n_certs; i++)
+        if ((x5t && strcmp(x5t, app->certs[i].x5t) == 0) ||
+            (x5t256 && strcmp(x5t256, app->certs[i].x5t256) == 0))
+            cert = &app->certs[i];
+    if (!cert) {
+        rg_idp_error_json(rq, 401, "invalid_client", 700027,
+                          "Client assertion failed signature validation. The certificate named "
+                          "by the assertion's x5t / x5t#S256 header is not registered on "
+                          "application '%s'.",
+                          app->client_id);
+        goto out;
+    }
+    set.keys[0].kty = RG_KTY_RSA;
+    snprintf(set.keys[0].kid, sizeof set.keys[0].kid, "%s", jws.kid);
+    set.keys[0].pkey = rg_idp_cert_pubkey(cert->x5c);
+    set.n = set.keys[0].pkey ? 1 : 0;
+    if (!set.n || rg_jws_verify(&jws, &set, algs, NULL, &why)) {
+        rg_idp_error_json(rq, 401, "invalid_client", 700027,
+                          "Client assertion failed signature validation.");
+        goto out;
+    }
+    iss = json_string_value(json_object_get(jws.payload, "iss"));
+    sub = json_string_value(json_object_get(jws.payload, "sub"));
+    aud = json_string_value(json_object_get(jws.payload, "aud"));
+    if (!iss || !sub || strcmp(iss, sub) != 0) {
+        rg_idp_error_json(rq, 401, "invalid_client", 50048,
+                          "Subject mismatches Issuer claim in the client assertion.");
+        goto out;
+    }
+    if (!rg_idp_ieq(iss, app->client_id)) {
+        rg_idp_error_json(rq, 401, "invalid_client", 700021,
+                          "Client assertion application identifier doesn't match 'client_id' "
+                          "parameter.");
+        goto out;
+    }
+    /* aud: the token endpoint, by tenant id or as the client addressed it */
+    rg_idp_url(rq, "oauth2/v2.0/token", tid_url, sizeof tid_url);
+    snprintf(asked_url, sizeof asked_url, "%s%s", rq->w->base,
+             rq->http->path + strlen(rq->w->base_path));
+    if (!aud || (strcmp(aud, tid_url) != 0 && strcmp(aud, asked_url) != 0)) {
+        rg_idp_error_json(rq, 401, "invalid_client", 700021,
+                          "Client assertion audience claim does not match Realm issuer. The "
+                          "'aud' claim must be the token endpoint '%s'.",
+                          tid_url);
+        goto out;
+    }
+    exp = json_integer_value(json_object_get(jws.payload, "exp"));
+    nbf = json_is_integer(json_object_get(jws.payload, "nbf"))
+              ? json_integer_value(json_object_get(jws.payload, "nbf"))
+              : 0;
+    if (!json_is_integer(json_object_get(jws.payload, "exp")) ||
+        exp + ASSERTION_SKEW < rq->now || nbf > rq->now + ASSERTION_SKEW) {
+        rg_idp_error_json(rq, 401, "invalid_client", 700024,
+                          "Client assertion is not within its valid time range.");
+        goto out;
+    }
+    ok = true;
+out:
+    rg_jwks_free(&set);
+    rg_jws_free(&jws);
+    return ok;
+}
+
 void rg_idp_token(struct rg_idp_rq *rq)
 {
     static const char *const known[] = {
         "grant_type", "client_id", "client_secret", "client_assertion", "client_assertion_type",
-        "code", "redirect_uri", "code_verifier", "scope", "refresh_token", NULL};
+        "code", "redirect_uri", "code_verifier", "scope", "refresh_token", "client_info", NULL};
     const char *ctype = rg_http_header(rq->http, "Content-Type");
     const char *auth = rg_http_header(rq->http, "Authorization");
+    const char *assertion, *origin;
     const char *grant, *body_id, *body_secret, *code = NULL, *redirect = NULL, *rt = NULL;
     const struct rg_idp_app *app;
     struct client_auth ca = {NULL, NULL};
-    bool is_code, is_refresh;
+    bool is_code, is_refresh, is_cc;
 
     if (strcmp(rq->http->method, "POST") != 0) {
         rg_idp_error_json(rq, 400, "invalid_request", 900561,
@@ -405,7 +581,8 @@ void rg_idp_token(struct rg_idp_rq *rq)
     }
     is_code = strcmp(grant, "authorization_code") == 0;
     is_refresh = strcmp(grant, "refresh_token") == 0;
-    if (!is_code && !is_refresh) {
+    is_cc = strcmp(grant, "client_credentials") == 0;
+    if (!is_code && !is_refresh && !is_cc) {
         rg_idp_error_json(rq, 400, "unsupported_grant_type", 70003,
                           "The app requested an unsupported grant type '%.64s'.", grant);
         return;
@@ -468,6 +645,14 @@ void rg_idp_token(struct rg_idp_rq *rq)
                               !code || !*code ? "code" : "redirect_uri");
             goto out;
         }
+    } else if (is_cc) {
+        const char *sc = rg_idp_param(rq, "scope", true);
+        if (!sc || !*sc) {
+            rg_idp_error_json(rq, 400, "invalid_request", 900144,
+                              "The request body must contain the following parameter: "
+                              "'scope'.");
+            goto out;
+        }
     } else {
         rt = rg_idp_param(rq, "refresh_token", true);
         if (!rt || !*rt) {
@@ -477,20 +662,52 @@ void rg_idp_token(struct rg_idp_rq *rq)
             goto out;
         }
     }
-    /* client authentication */
-    if (!ca.secret) {
-        if (rg_idp_param(rq, "client_assertion", true))
-            rg_idp_error_json(rq, 401, "invalid_client", 700027,
-                              "Client assertion failed signature validation: no certificate "
-                              "credential is registered for app '%s'; use a client secret.",
-                              app->client_id);
-        else
-            rg_idp_error_json(rq, 401, "invalid_client", 7000218,
+    /* client authentication, by the app's platform */
+    assertion = rg_idp_param(rq, "client_assertion", true);
+    origin = rg_http_header(rq->http, "Origin");
+    if (app->platform != RG_IDP_PLATFORM_WEB) {
+        if (assertion || ca.secret) {
+            rg_idp_error_json(rq, 401, "invalid_client", 700025,
+                              "Client is public so neither 'client_assertion' nor "
+                              "'client_secret' should be presented.");
+            goto out;
+        }
+        if (is_cc) {
+            rg_idp_error_json(rq, 400, "unauthorized_client", 7000218,
                               "The request body must contain the following parameter: "
-                              "'client_assertion' or 'client_secret'.");
+                              "'client_assertion' or 'client_secret'. A public client cannot "
+                              "use the client_credentials grant.");
+            goto out;
+        }
+        if (app->platform == RG_IDP_PLATFORM_SPA && !origin) {
+            rg_idp_error_json(rq, 400, "invalid_request", 9002327,
+                              "Tokens issued for the 'Single-Page Application' client-type may "
+                              "only be redeemed via cross-origin requests.");
+            goto out;
+        }
+        goto grant;
+    }
+    if (origin) {
+        rg_idp_error_json(rq, 400, "invalid_request", 9002326,
+                          "Cross-origin token redemption is permitted only for the "
+                          "'Single-Page Application' client-type.");
         goto out;
     }
-    switch (check_secret(app, ca.secret, rq->now)) {
+    if (assertion && ca.secret) {
+        rg_idp_error_json(rq, 400, "invalid_request", 9002313,
+                          "Invalid request. The client sent both a client_secret and a "
+                          "client_assertion; use one method.");
+        goto out;
+    }
+    if (assertion) {
+        if (!assertion_ok(rq, app, assertion))
+            goto out;
+    } else if (!ca.secret) {
+        rg_idp_error_json(rq, 401, "invalid_client", 7000218,
+                          "The request body must contain the following parameter: "
+                          "'client_assertion' or 'client_secret'.");
+        goto out;
+    } else switch (check_secret(app, ca.secret, rq->now)) {
     case SECRET_OK:
         break;
     case SECRET_EXPIRED:
@@ -509,10 +726,15 @@ void rg_idp_token(struct rg_idp_rq *rq)
                           app->client_id);
         goto out;
     }
+grant:
     if (is_code)
         grant_code(rq, app, code, redirect);
+    else if (is_cc)
+        grant_client_credentials(rq, app);
     else
         grant_refresh(rq, app, rt);
+    if (app->platform == RG_IDP_PLATFORM_SPA) /* the browser may read the answer */
+        rg_http_add_header(rq->resp, "Access-Control-Allow-Origin", "*");
 out:
     client_auth_clear(&ca);
 }

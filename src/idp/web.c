@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base/b64.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "idp/claims.h"
@@ -136,7 +137,8 @@ void rg_idp_error_json(struct rg_idp_rq *rq, int status, const char *error, int 
 
 void rg_idp_url(const struct rg_idp_rq *rq, const char *rest, char *out, size_t outsz)
 {
-    snprintf(out, outsz, "%s/%s/%s", rq->w->base, rq->tenant ? rq->tenant->id : "common", rest);
+    snprintf(out, outsz, "%s/%s/%s", rq->w->base,
+             rq->authority ? rq->authority : rq->tenant ? rq->tenant->id : "common", rest);
 }
 
 void rg_idp_session_cookie(const struct rg_idp_rq *rq, const char *value, char *out,
@@ -197,7 +199,10 @@ static void discovery(struct rg_idp_rq *rq)
 
     rg_idp_url(rq, "oauth2/v2.0/token", token, sizeof token);
     rg_idp_url(rq, "discovery/v2.0/keys", jwks, sizeof jwks);
-    rg_idp_url(rq, "v2.0", issuer, sizeof issuer);
+    if (rq->authority) /* multi-tenant: Entra's literal template, substituted with tid */
+        snprintf(issuer, sizeof issuer, "%s/{tenantid}/v2.0", rq->w->base);
+    else
+        rg_idp_url(rq, "v2.0", issuer, sizeof issuer);
     snprintf(userinfo, sizeof userinfo, "%s/oidc/userinfo", rq->w->base);
     rg_idp_url(rq, "oauth2/v2.0/authorize", authz, sizeof authz);
     rg_idp_url(rq, "oauth2/v2.0/devicecode", device, sizeof device);
@@ -222,7 +227,8 @@ static void discovery(struct rg_idp_rq *rq)
           json_object_set_new(o, "end_session_endpoint", json_string(logout)) ||
           json_object_set_new(o, "claims_supported", str_array(claims)) ||
           json_object_set_new(o, "kerberos_endpoint", json_string(kerberos)) ||
-          json_object_set_new(o, "tenant_region_scope", json_string("WW")) ||
+          json_object_set_new(o, "tenant_region_scope",
+                              rq->authority ? json_null() : json_string("WW")) ||
           json_object_set_new(o, "cloud_instance_name", json_string("microsoftonline.com")) ||
           json_object_set_new(o, "cloud_graph_host_name", json_string("graph.windows.net")) ||
           json_object_set_new(o, "msgraph_host", json_string("graph.microsoft.com")) ||
@@ -234,15 +240,42 @@ static void discovery(struct rg_idp_rq *rq)
     rg_idp_outcome(rq, "discovery");
 }
 
+/* Keys of every tenant, each with the template issuer (Entra's tenant-independent set). */
+static char *common_jwks(const struct rg_idp_rq *rq)
+{
+    char issuer[2300], *text = NULL;
+    json_t *all = json_array(), *doc = NULL;
+
+    snprintf(issuer, sizeof issuer, "%s/{tenantid}/v2.0", rq->w->base);
+    for (size_t i = 0; all && i < rq->snap->st.n_tenants; i++) {
+        const char *t = rg_idp_snap_jwks(rq->snap, &rq->snap->st.tenants[i]);
+        json_t *d = t ? json_loads(t, 0, NULL) : NULL, *k;
+        size_t j;
+        json_array_foreach(json_object_get(d, "keys"), j, k) {
+            json_object_set_new(k, "issuer", json_string(issuer));
+            json_array_append(all, k);
+        }
+        json_decref(d);
+    }
+    if (all && (doc = json_pack("{s:O}", "keys", all)) != NULL)
+        text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+    json_decref(all);
+    return text;
+}
+
 static void keys(struct rg_idp_rq *rq)
 {
-    const char *doc = rg_idp_snap_jwks(rq->snap, rq->tenant);
+    char *multi = rq->authority ? common_jwks(rq) : NULL;
+    const char *doc = rq->authority ? multi : rg_idp_snap_jwks(rq->snap, rq->tenant);
 
     if (!doc || rg_http_respond(rq->resp, 200, "application/json; charset=utf-8", doc,
                                 strlen(doc))) {
         rg_http_respond(rq->resp, 500, "text/plain; charset=utf-8", "internal error\n", 15);
+        free(multi);
         return;
     }
+    free(multi);
     rg_http_add_header(rq->resp, "Access-Control-Allow-Origin", "*");
     rg_http_add_header(rq->resp, "Access-Control-Allow-Methods", "GET, OPTIONS");
     rg_http_add_header(rq->resp, "Cache-Control", "max-age=86400, private");
@@ -312,6 +345,72 @@ static void userinfo(struct rg_idp_rq *rq)
     rg_idp_grant_clear(&g);
 }
 
+/* ---- Graph-like group membership (the overage endpoint) ------------------------------- */
+
+/* POST /{t}/users/{oid}/getMemberObjects with the bearer token of a sign-in to this tenant,
+ * body {"securityEnabledOnly":bool} (form or JSON): {"value":[group ids]}. Like Graph, a
+ * delegated token may read its own user's memberships; nothing else. */
+static void member_objects(struct rg_idp_rq *rq, const char *rest)
+{
+    const char *auth = rg_http_header(rq->http, "Authorization");
+    const char *sec = rg_http_param(rq->http, "securityEnabledOnly");
+    char oid[RG_IDP_GUID_LEN + 1];
+    struct rg_idp_grant g;
+    const struct rg_idp_user *u;
+    json_t *o = NULL, *arr;
+    bool sec_only;
+
+    memset(&g, 0, sizeof g);
+    if (strlen(rest) != RG_IDP_GUID_LEN + strlen("/getMemberObjects") ||
+        strcmp(rest + RG_IDP_GUID_LEN, "/getMemberObjects") != 0) {
+        rg_http_respond(rq->resp, 404, "text/plain; charset=utf-8", "not found\n", 10);
+        rg_idp_outcome(rq, "not found");
+        return;
+    }
+    snprintf(oid, sizeof oid, "%.*s", RG_IDP_GUID_LEN, rest);
+    if (strcmp(rq->http->method, "POST") != 0) {
+        rg_http_respond(rq->resp, 405, "text/plain; charset=utf-8", "method not allowed\n", 19);
+        rg_http_add_header(rq->resp, "Allow", "POST");
+        return;
+    }
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || !auth[7]) {
+        userinfo_refuse(rq, "Access token is empty.", false);
+        return;
+    }
+    if (strlen(auth + 7) > 512 || rg_idp_access_get(rq->w->flow, auth + 7, rq->now, &g) ||
+        strcmp(g.tenant, rq->tenant->id) != 0) {
+        rg_idp_grant_clear(&g);
+        userinfo_refuse(rq, "Access token validation failure. Invalid audience.", true);
+        return;
+    }
+    if (!rg_idp_ieq(g.oid, oid) || !(u = rg_idp_user_find_oid(rq->tenant, oid))) {
+        rg_idp_grant_clear(&g);
+        o = json_pack("{s:{s:s,s:s}}", "error", "code", "Authorization_RequestDenied",
+                      "message", "Insufficient privileges to complete the operation.");
+        respond_json(rq, 403, o, false);
+        json_decref(o);
+        rg_idp_outcome(rq, "getMemberObjects refused: not the token's own user");
+        return;
+    }
+    sec_only = sec && (strcmp(sec, "true") == 0 || strcmp(sec, "1") == 0);
+    if (!sec && rq->http->body_len) { /* a JSON boolean is not a string parameter */
+        json_t *b = json_loads(rq->http->body_raw, 0, NULL);
+        sec_only = json_is_true(json_object_get(b, "securityEnabledOnly"));
+        json_decref(b);
+    }
+    arr = json_array();
+    for (size_t i = 0; arr && i < rq->tenant->n_groups; i++) {
+        const struct rg_idp_group *gr = &rq->tenant->groups[i];
+        if (rg_idp_group_has(gr, u->oid) && (!sec_only || gr->security))
+            json_array_append_new(arr, json_string(gr->id));
+    }
+    o = arr ? json_pack("{s:o}", "value", arr) : NULL;
+    respond_json(rq, 200, o, false);
+    json_decref(o);
+    rg_idp_outcome(rq, "getMemberObjects for %s", u->upn);
+    rg_idp_grant_clear(&g);
+}
+
 /* ---- logout ----------------------------------------------------------------------------- */
 
 /* The app named by an id_token_hint: only a token we signed counts (expiry is irrelevant
@@ -354,6 +453,79 @@ static bool uri_registered(const struct rg_idp_tenant *t, const char *client_id,
     return false;
 }
 
+/* Front-channel logout (§1.12): each app the session signed in to that registered a logout
+ * URL gets it loaded with ?sid=<session id> (no iss, as Entra). */
+struct fcl {
+    char *urls[RG_IDP_SESSION_APPS];
+    size_t n;
+};
+
+static void fcl_free(struct fcl *fc)
+{
+    for (size_t i = 0; i < fc->n; i++)
+        free(fc->urls[i]);
+    fc->n = 0;
+}
+
+static void frontchannel_urls(struct rg_idp_rq *rq, const char *cookie, struct fcl *fc)
+{
+    struct rg_idp_grant sess;
+    char *apps = NULL;
+
+    if (rg_idp_session_get(rq->w->flow, cookie, rq->now, &sess) != RG_OK)
+        return;
+    if (strcmp(sess.tenant, rq->tenant->id) == 0 &&
+        (apps = rg_idp_session_apps(rq->w->flow, cookie)) != NULL) {
+        for (char *p = apps; *p && fc->n < RG_IDP_SESSION_APPS;) {
+            size_t n = strcspn(p, " ");
+            char id[RG_IDP_GUID_LEN + 1];
+            const struct rg_idp_app *a;
+            snprintf(id, sizeof id, "%.*s", (int)n, p);
+            a = rg_idp_app_find(rq->tenant, id);
+            if (a && a->front_channel_logout_url &&
+                asprintf(&fc->urls[fc->n], "%s%csid=%s", a->front_channel_logout_url,
+                         strchr(a->front_channel_logout_url, '?') ? '&' : '?', sess.sid) > 0)
+                fc->n++;
+            p += n;
+            while (*p == ' ')
+                p++;
+        }
+    }
+    free(apps);
+    rg_idp_grant_clear(&sess);
+}
+
+/* logout_hint (the opaque login_hint claim, or a sign-in name) picks the account to sign
+ * out without an account picker; true if it is absent or names the session's user. */
+static bool hint_is_session_user(struct rg_idp_rq *rq, const char *cookie, const char *hint)
+{
+    struct rg_idp_grant sess;
+    const struct rg_idp_user *su, *hu = NULL;
+    char oid[RG_IDP_GUID_LEN + 1];
+    bool same;
+
+    if (!hint || !*hint)
+        return true;
+    if (rg_idp_session_get(rq->w->flow, cookie, rq->now, &sess) != RG_OK)
+        return true; /* no live session: clearing the cookie is all there is to do */
+    su = rg_idp_user_find_oid(rq->tenant, sess.oid);
+    if (strlen(hint) <= 256) {
+        if (rg_idp_login_hint_oid(hint, rq->tenant->id, oid))
+            hu = rg_idp_user_find_oid(rq->tenant, oid);
+        else
+            hu = rg_idp_user_find_login(rq->tenant, hint);
+    }
+    same = su && hu == su;
+    rg_idp_grant_clear(&sess);
+    return same;
+}
+
+static void set_cookie_if(struct rg_idp_rq *rq, const char *hdr)
+{
+    if (hdr[0])
+        rg_http_add_header(rq->resp, "Set-Cookie", hdr);
+}
+
 static void logout(struct rg_idp_rq *rq)
 {
     static const char *const known[] = {"post_logout_redirect_uri", "client_id", "state",
@@ -366,23 +538,32 @@ static void logout(struct rg_idp_rq *rq)
     char *cookie = rg_http_cookie(rq->http, RG_IDP_SESSION_COOKIE);
     const char *note = NULL;
     struct rg_buf loc;
+    struct fcl fc;
 
     if (strcmp(rq->http->method, "GET") && strcmp(rq->http->method, "POST")) {
         rg_idp_error_page(rq, 405, 900561, "The endpoint only accepts GET and POST requests.");
         free(cookie);
         return;
     }
-    if (cookie) {
+    memset(&fc, 0, sizeof fc);
+    if (cookie && hint_is_session_user(rq, cookie, rg_idp_param(rq, "logout_hint", false))) {
+        frontchannel_urls(rq, cookie, &fc);
         rg_idp_session_drop(rq->w->flow, cookie);
-        rg_free_secret(cookie);
+        rg_idp_session_cookie(rq, NULL, cookie_hdr, sizeof cookie_hdr);
+    } else if (cookie) {
+        /* logout_hint names an account that is not this browser's: nothing to end here */
+        cookie_hdr[0] = '\0';
+    } else {
+        rg_idp_session_cookie(rq, NULL, cookie_hdr, sizeof cookie_hdr);
     }
-    rg_idp_session_cookie(rq, NULL, cookie_hdr, sizeof cookie_hdr);
+    rg_free_secret(cookie);
     if (dup) {
         rg_idp_error_page(rq, 400, 9002313,
                           "Invalid request. Request is malformed or invalid: parameter '%s' "
                           "is repeated.",
                           dup);
-        rg_http_add_header(rq->resp, "Set-Cookie", cookie_hdr);
+        set_cookie_if(rq, cookie_hdr);
+        fcl_free(&fc);
         return;
     }
     if (client && rg_idp_guid_norm(client, app))
@@ -397,11 +578,24 @@ static void logout(struct rg_idp_rq *rq)
         if (!rg_buf_appends(&loc, uri) &&
             (!state || (!rg_buf_appends(&loc, strchr(uri, '?') ? "&state=" : "?state=") &&
                         !rg_url_encode(&loc, state)))) {
+            if (fc.n) { /* the apps' logout URLs load first, then the page moves on */
+                if (rg_idp_page_frontchannel(rq->resp, rq->tenant->name,
+                                             (const char *const *)fc.urls, fc.n, loc.data))
+                    rg_http_respond(rq->resp, 500, "text/plain; charset=utf-8",
+                                    "internal error\n", 15);
+                set_cookie_if(rq, cookie_hdr);
+                rg_idp_outcome(rq, "signed out, %zu front-channel logout call(s), then "
+                                   "post_logout_redirect_uri", fc.n);
+                rg_buf_free(&loc);
+                fcl_free(&fc);
+                return;
+            }
             rg_http_respond(rq->resp, 302, "text/plain; charset=utf-8", "", 0);
             rg_http_add_header(rq->resp, "Location", loc.data);
-            rg_http_add_header(rq->resp, "Set-Cookie", cookie_hdr);
+            set_cookie_if(rq, cookie_hdr);
             rg_idp_outcome(rq, "signed out, redirect to post_logout_redirect_uri");
             rg_buf_free(&loc);
+            fcl_free(&fc);
             return;
         }
         rg_buf_free(&loc);
@@ -409,10 +603,14 @@ static void logout(struct rg_idp_rq *rq)
         note = "The post_logout_redirect_uri is not a registered redirect URI of the "
                "application, so you were not sent back to it.";
     }
-    if (rg_idp_page_signed_out(rq->resp, rq->tenant->name, note))
+    if (fc.n ? rg_idp_page_frontchannel(rq->resp, rq->tenant->name,
+                                        (const char *const *)fc.urls, fc.n, NULL)
+             : rg_idp_page_signed_out(rq->resp, rq->tenant->name, note))
         rg_http_respond(rq->resp, 500, "text/plain; charset=utf-8", "internal error\n", 15);
-    rg_http_add_header(rq->resp, "Set-Cookie", cookie_hdr);
-    rg_idp_outcome(rq, note ? "signed out (post_logout_redirect_uri refused)" : "signed out");
+    set_cookie_if(rq, cookie_hdr);
+    rg_idp_outcome(rq, "%s, %zu front-channel logout call(s)",
+                   note ? "signed out (post_logout_redirect_uri refused)" : "signed out", fc.n);
+    fcl_free(&fc);
 }
 
 static void devicecode(struct rg_idp_rq *rq)
@@ -435,6 +633,32 @@ static size_t params_bytes(const struct rg_params *p)
     for (size_t i = 0; i < p->n; i++)
         n += strlen(p->items[i].key) + strlen(p->items[i].val) + 2;
     return n;
+}
+
+/* The tenant that registered the request's client_id (parameter or Basic header). */
+static struct rg_idp_tenant *app_home(const struct rg_idp_rq *rq)
+{
+    const char *id = rg_idp_param(rq, "client_id", false);
+    const char *auth = rg_http_header(rq->http, "Authorization");
+    struct rg_idp_tenant *t = NULL;
+    unsigned char *raw = NULL;
+    size_t rawlen = 0;
+    char basic_id[RG_IDP_GUID_LEN + 1];
+
+    if (!id && auth && strncasecmp(auth, "Basic ", 6) == 0 && strlen(auth) < 2048 &&
+        rg_b64_decode(auth + 6, strlen(auth + 6), &raw, &rawlen) == RG_OK) {
+        /* a GUID needs no URL-decoding: take it only if it is one */
+        if (rawlen > RG_IDP_GUID_LEN && raw[RG_IDP_GUID_LEN] == ':') {
+            memcpy(basic_id, raw, RG_IDP_GUID_LEN);
+            basic_id[RG_IDP_GUID_LEN] = '\0';
+            id = basic_id;
+        }
+        rg_wipe(raw, rawlen);
+        free(raw);
+    }
+    if (id && rg_idp_is_guid(id))
+        t = rg_idp_app_owner(&rq->snap->st, id);
+    return t;
 }
 
 static void route(struct rg_idp_rq *rq, const char *path)
@@ -461,8 +685,37 @@ static void route(struct rg_idp_rq *rq, const char *path)
                     strcmp(rest, "/discovery/v2.0/keys") == 0 ||
                     strcmp(rest, "/oauth2/v2.0/devicecode") == 0;
     rq->tenant = rg_idp_tenant_find(&rq->snap->st, ref);
+    if (!rq->tenant && (strcmp(ref, "organizations") == 0 || strcmp(ref, "common") == 0)) {
+        if (strcmp(rest, "/v2.0/.well-known/openid-configuration") == 0 ||
+            strcmp(rest, "/discovery/v2.0/keys") == 0) {
+            rq->authority = strcmp(ref, "common") == 0 ? "common" : "organizations";
+            if (is_get(rq->http)) {
+                if (rest[1] == 'v')
+                    discovery(rq);
+                else
+                    keys(rq);
+                return;
+            }
+        }
+        /* Apps here are single-tenant: the multi-tenant authorities sign in to the tenant
+         * that registered the app (users of other tenants are not in it: AADSTS50034). */
+        rq->tenant = app_home(rq);
+        if (!rq->tenant && strcmp(rest, "/oauth2/v2.0/token") == 0) {
+            rg_idp_error_json(rq, 400, "unauthorized_client", 700016,
+                              "Application with identifier given in the request was not found "
+                              "in any directory of this identity provider.");
+            return;
+        }
+        if (!rq->tenant && strcmp(rest, "/oauth2/v2.0/authorize") == 0) {
+            rg_idp_error_page(rq, 400, 700016,
+                              "Application with identifier given in the request was not found "
+                              "in any directory of this identity provider.");
+            return;
+        }
+    }
     if (!rq->tenant && (json_endpoint || strcmp(rest, "/oauth2/v2.0/authorize") == 0 ||
-                        strcmp(rest, "/oauth2/v2.0/logout") == 0 || strcmp(rest, "/login") == 0)) {
+                        strcmp(rest, "/oauth2/v2.0/logout") == 0 || strcmp(rest, "/login") == 0 ||
+                        strcmp(rest, "/consent") == 0)) {
         for (char *c = ref; *c; c++) /* echoed below: keep it printable */
             if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
                 *c = '?';
@@ -486,6 +739,10 @@ static void route(struct rg_idp_rq *rq, const char *path)
         rg_idp_authorize(rq);
     else if (strcmp(rest, "/login") == 0)
         rg_idp_login(rq);
+    else if (strcmp(rest, "/consent") == 0)
+        rg_idp_consent(rq);
+    else if (strncmp(rest, "/users/", 7) == 0)
+        member_objects(rq, rest + 7);
     else if (strcmp(rest, "/oauth2/v2.0/token") == 0)
         rg_idp_token(rq);
     else if (strcmp(rest, "/oauth2/v2.0/logout") == 0)

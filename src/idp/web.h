@@ -6,9 +6,15 @@
  *   GET      /{t}/discovery/v2.0/keys                     JWKS (web.c)
  *   GET/POST /{t}/oauth2/v2.0/authorize                   authorize (authz.c)
  *   POST     /{t}/login                                   sign-in form target (authz.c)
+ *   POST     /{t}/consent                                 consent page target (authz.c)
+ *   POST     /{t}/users/{oid}/getMemberObjects            Graph-like group list (web.c)
  *   POST     /{t}/oauth2/v2.0/token                       token (token.c)
  *   GET/POST /{t}/oauth2/v2.0/logout                      end session (web.c)
  *   GET/POST /oidc/userinfo                               Graph-style UserInfo (web.c)
+ * {t} may also be "organizations" or "common": discovery (template issuer
+ * "<base>/{tenantid}/v2.0", tenant_region_scope null) and keys (every tenant's, each with the
+ * template issuer) are served for them; the other endpoints resolve to the tenant that
+ * registered the request's client_id (apps are single-tenant here).
  *
  * One handler call per request; it takes a snapshot reference for the whole call
  * (snap.h) and logs exactly one line with the outcome (never a password, secret, code
@@ -34,7 +40,9 @@
 #define RG_IDP_WEB_MAX_PARAMS (16 * 1024)
 #define RG_IDP_BASE_MAX 1024
 #define RG_IDP_ACCESS_TTL 3599
+#define RG_IDP_APP_TOKEN_TTL 86399
 #define RG_IDP_REFRESH_TTL (90 * 24 * 3600)
+#define RG_IDP_REFRESH_TTL_SPA (24 * 3600)
 #define RG_IDP_SESSION_TTL (24 * 3600)
 #define RG_IDP_SESSION_COOKIE "rgidp_session"
 
@@ -64,6 +72,7 @@ struct rg_idp_rq {
     struct rg_http_response *resp;
     struct rg_idp_snap *snap;
     struct rg_idp_tenant *tenant;  /* resolved from the path; NULL for /oidc/userinfo */
+    const char *authority;         /* "common"/"organizations" for their discovery and keys */
     struct rg_idp_ids ids;
     int64_t now;
     char outcome[300];             /* for the log line */
@@ -89,6 +98,7 @@ void rg_idp_session_cookie(const struct rg_idp_rq *rq, const char *value, char *
 
 void rg_idp_authorize(struct rg_idp_rq *rq);
 void rg_idp_login(struct rg_idp_rq *rq);
+void rg_idp_consent(struct rg_idp_rq *rq);
 void rg_idp_token(struct rg_idp_rq *rq);
 
 #endif

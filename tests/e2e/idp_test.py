@@ -660,29 +660,40 @@ def test_consent_required_and_live_reload():
                      "--redirect-uri", "https://app2.example/cb")
     C.app2 = app2
     p = base_params(client_id=app2, redirect_uri="https://app2.example/cb")
-    r = authorize(p)
-    assert r.status_code == 400 and "AADSTS65001" in r.text and "Location" not in r.headers
+    # without a session, prompt=none cannot ask anything: login_required first
     r = authorize(dict(p, prompt="none"))
+    _, q = query_of(r.headers["Location"])
+    assert q["error"] == "login_required"
+    # interactive: sign-in form, then (consent missing) the consent page, not an error
+    r = authorize(p)
+    assert r.status_code == 200 and 'name="passwd"' in r.text
+    s = requests.Session()
+    r = authorize(p, session=s)
+    r2 = login(ctx_of(r.text), "bob@demo.example", PASSWORD, session=s)
+    assert r2.status_code == 200 and "Permissions requested" in r2.text, r2.text[:300]
+    # with a session and still no consent, prompt=none gets consent_required (AADSTS65001)
+    r = authorize(dict(p, prompt="none"), session=s)
     assert r.status_code == 302
     _, q = query_of(r.headers["Location"])
     assert q["error"] == "consent_required"
     assert q["error_description"].startswith("AADSTS65001")
     C.idp.out("consent", "grant", "--tenant", C.tid, "--app", app2, "--admin", "--scopes",
               "openid profile")
-    r = authorize(p)
-    assert r.status_code == 400 and "AADSTS65001" in r.text  # email still not consented
-    r = authorize(dict(p, scope="openid profile"))
-    assert r.status_code == 200 and 'name="passwd"' in r.text
+    r = authorize(dict(p, prompt="none"), session=s)  # email still not consented
+    _, q = query_of(r.headers["Location"])
+    assert q["error"] == "consent_required"
+    r = authorize(dict(p, prompt="none", scope="openid profile"), session=s)
+    _, q = query_of(r.headers["Location"])
+    assert "code" in q
     # per-user consent: checked after sign-in
     C.idp.out("consent", "grant", "--tenant", C.tid, "--app", app2, "--user",
               "bob@demo.example", "--scopes", "email")
     r = authorize(p)
-    ctx = ctx_of(r.text)
-    r2 = login(ctx, "bob@demo.example", PASSWORD)
+    r2 = login(ctx_of(r.text), "bob@demo.example", PASSWORD)
     assert r2.status_code == 302 and "code=" in r2.headers["Location"]
     r = authorize(p)
     r3 = login(ctx_of(r.text), "alice@demo.example", PASSWORD)
-    assert r3.status_code == 400 and "AADSTS65001" in r3.text
+    assert r3.status_code == 200 and "Permissions requested" in r3.text
 
 
 def test_logout_with_id_token_hint():

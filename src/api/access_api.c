@@ -1,6 +1,7 @@
-/* access_api.c — /access/domains, /access/ticket, /access/permissions, /access/acl.
+/* access_api.c — GET /access/domains (the login form's realm list) and /access/ticket
+ * (password login, renewal with a ticket, and the path/privs verification mode).
  *
- * Semantics follow Proxmox (spec §2.5, §4.1, §5.8, §5.9). Login failures answer 401
+ * Semantics follow Proxmox (spec §2.5, §4.1). Login failures answer 401
  * "authentication failure"; the log line names the reason
  * ("authentication failure; rhost=<ip> user=<id> msg=<reason>"). */
 #include <stdio.h>
@@ -42,16 +43,30 @@ void rg_h_ticket_get(struct rg_call *c)
     rg_reply_data(c, NULL);
 }
 
-/* Renewal: a valid ticket of the same user (or of root@pam) stands in for the password. */
-static int is_renewal(struct rg_call *c, const char *userid, const char *password)
+/* Renewal: a valid ticket of the same user (or of root@pam) stands in for the password,
+ * unless it was signed out (sessions.h). *parent = the old ticket's time when the new one
+ * continues the same user's session, else -1. */
+static int is_renewal(struct rg_call *c, const char *userid, const char *password,
+                      time_t *parent)
 {
     char *tuser = NULL;
+    time_t t = 0;
     int ok = 0;
 
+    *parent = -1;
     if (strncmp(password, "PVE:", 4) != 0)
         return 0;
-    if (rg_login_ticket_verify(c->snap->ticket_pub, password, time(NULL), &tuser) == RG_OK)
+    if (rg_login_ticket_verify(c->snap->ticket_pub, password, time(NULL), &tuser) == RG_OK &&
+        rg_ticket_time(password, &t) == RG_OK) {
         ok = strcmp(tuser, userid) == 0 || strcmp(tuser, "root@pam") == 0;
+        if (ok && rg_sessions_revoked(c->api->sessions, tuser, t)) {
+            rg_info("renewal refused: ticket of '%s' was signed out; rhost=%s", tuser,
+                    c->req->remote_ip);
+            ok = 0;
+        }
+        if (ok && strcmp(tuser, userid) == 0)
+            *parent = t;
+    }
     free(tuser);
     return ok;
 }
@@ -61,12 +76,28 @@ void rg_h_ticket_post(struct rg_call *c)
     const char *username = rg_http_param(c->req, "username");
     const char *realm = rg_http_param(c->req, "realm");
     const char *password = rg_http_param(c->req, "password");
+    const char *vpath = rg_http_param(c->req, "path"), *vprivs = rg_http_param(c->req, "privs");
     struct rg_msg msg = {{0}};
-    char userid[RG_USERID_MAX + 2 + RG_REALMID_MAX];
+    char userid[RG_USERID_MAX + 2 + RG_REALMID_MAX], npath[RG_ACL_PATH_MAX + 1];
+    rg_privmask need = 0;
+    size_t unknown = 0;
+    time_t parent = -1;
     rg_err e;
 
     if (!username || !password || !*username) {
         rg_reply_error(c, 400, "parameter verification failed: username and password are required");
+        return;
+    }
+    /* verification mode (console proxies): credentials plus privileges on a path */
+    if ((vpath != NULL) != (vprivs != NULL)) {
+        rg_reply_error(c, 400, "parameter verification failed: 'path' and 'privs' go together");
+        return;
+    }
+    if (vpath && (strlen(vpath) > 64 || strlen(vprivs) > 64 * 32 ||
+                  rg_path_normalize(vpath, npath) != RG_OK ||
+                  rg_privmask_parse(vprivs, &need, &unknown, NULL) != RG_OK || unknown ||
+                  !need)) {
+        rg_reply_error(c, 400, "parameter verification failed: invalid 'path' or 'privs'");
         return;
     }
     if (strlen(username) > USERNAME_PARAM_MAX || strlen(password) > PASSWORD_PARAM_MAX ||
@@ -83,10 +114,11 @@ void rg_h_ticket_post(struct rg_call *c)
         rg_reply_auth_failure(c);
         return;
     }
-    if (is_renewal(c, userid, password))
+    if (is_renewal(c, userid, password, &parent))
         e = RG_OK;
     else
-        e = rg_store_verify_password(c->api->store, c->snap, userid, password, &msg);
+        e = rg_store_verify_password_from(c->api->store, c->snap, userid, password,
+                                          c->req->remote_ip, &msg);
     if (!e)
         e = rg_usercfg_check_user(&c->snap->users, userid, time(NULL), &msg);
     if (e) {
@@ -95,97 +127,15 @@ void rg_h_ticket_post(struct rg_call *c)
         rg_reply_auth_failure(c);
         return;
     }
-    rg_reply_login(c, c->snap, userid);
-}
-
-void rg_h_permissions(struct rg_call *c)
-{
-    const char *userid = rg_http_param(c->req, "userid");
-    const char *path = rg_http_param(c->req, "path");
-    const struct rg_usercfg *u = &c->snap->users;
-    json_t *out = NULL;
-    rg_err e;
-
-    if (!userid || !*userid) {
-        userid = c->userid;
-    } else if (strcmp(userid, c->userid) != 0 &&
-               !rg_perm_check(u, c->userid, "/access", rg_priv_bit("Sys.Audit"), false)) {
-        rg_reply_error(c, 403, "Permission check failed (/access, Sys.Audit)");
+    if (vpath) {
+        if (!rg_perm_check(&c->snap->users, userid, npath, need, false)) {
+            rg_info("authentication failure; rhost=%s user=%s msg=privileges '%s' missing on %s",
+                    c->req->remote_ip, userid, vprivs, npath);
+            rg_reply_auth_failure(c);
+            return;
+        }
+        rg_reply_data(c, json_pack("{s:s}", "username", userid));
         return;
     }
-    if (!rg_userid_check(userid) && !rg_tokenid_check(userid)) {
-        rg_reply_error(c, 400, "parameter verification failed: userid: invalid format");
-        return;
-    }
-    if (path && *path)
-        e = rg_perm_path_json(u, userid, path, &out);
-    else
-        e = rg_perm_all(u, userid, &out);
-    if (e) {
-        rg_reply_error(c, 400, "parameter verification failed: path: invalid ACL path");
-        return;
-    }
-    rg_reply_data(c, out);
-}
-
-void rg_h_acl_get(struct rg_call *c)
-{
-    const struct rg_usercfg *u = &c->snap->users;
-    bool auditor = rg_perm_check(u, c->userid, "/access", rg_priv_bit("Sys.Audit"), false);
-    json_t *list = json_array();
-
-    for (size_t i = 0; i < u->nacl; i++) {
-        const struct rg_acl_entry *a = &u->acl[i];
-        json_t *o;
-        const char *type = a->ugid[0] == '@' ? "group" : strchr(a->ugid, '!') ? "token" : "user";
-        if (!auditor &&
-            !rg_perm_check(u, c->userid, a->path, rg_priv_bit("Permissions.Modify"), false))
-            continue;
-        o = json_object();
-        json_object_set_new(o, "path", json_string(a->path));
-        json_object_set_new(o, "type", json_string(type));
-        json_object_set_new(o, "ugid", json_string(a->ugid[0] == '@' ? a->ugid + 1 : a->ugid));
-        json_object_set_new(o, "roleid", json_string(a->role));
-        json_object_set_new(o, "propagate", json_integer(a->propagate));
-        json_array_append_new(list, o);
-    }
-    rg_reply_data(c, list);
-}
-
-void rg_h_acl_put(struct rg_call *c)
-{
-    const char *path = rg_http_param(c->req, "path");
-    const char *roles = rg_http_param(c->req, "roles");
-    const char *prop = rg_http_param(c->req, "propagate");
-    const char *del = rg_http_param(c->req, "delete");
-    char norm[RG_ACL_PATH_MAX + 1];
-    struct rg_msg msg = {{0}};
-    rg_err e;
-
-    int remove = del && *del && strcmp(del, "0") != 0;
-    if (!path || !roles) {
-        rg_reply_error(c, 400, "parameter verification failed: path and roles are required");
-        return;
-    }
-    if (rg_path_normalize(path, norm)) {
-        rg_reply_error(c, 400, "parameter verification failed: path: invalid ACL path");
-        return;
-    }
-    /* Changing ACLs needs Permissions.Modify on the path (the finer substitutes of spec §5.7
-     * step 7 come with the full access-control API). */
-    if (!rg_perm_check(&c->snap->users, c->userid, norm, rg_priv_bit("Permissions.Modify"),
-                       false)) {
-        rg_reply_error(c, 403, "Permission check failed (%s, Permissions.Modify)", norm);
-        return;
-    }
-    e = rg_store_acl_change(c->api->store, norm, roles, rg_http_param(c->req, "users"),
-                            rg_http_param(c->req, "groups"), rg_http_param(c->req, "tokens"),
-                            !prop || strcmp(prop, "0") != 0, remove, &msg);
-    if (e) {
-        rg_reply_error(c, e == RG_ERR_BUSY ? 503 : 400, "%s",
-                       msg.text[0] ? msg.text : rg_err_str(e));
-        return;
-    }
-    rg_info("ACL %s on %s by %s", remove ? "removed" : "updated", norm, c->userid);
-    rg_reply_data(c, NULL);
+    rg_reply_login_session(c, c->snap, userid, NULL, parent);
 }

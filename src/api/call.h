@@ -12,14 +12,19 @@
 #include <jansson.h>
 
 #include "access/ids.h"
+#include "access/sessions.h"
 #include "access/store.h"
 #include "http/server.h"
 #include "oidc/rp.h"
+#include "api/ratelimit.h"
 
 struct rg_api {
     const char *config_dir;
     struct rg_store *store;
     struct rg_oidc *oidc;
+    struct rg_sessions *sessions;     /* sign-out state (access/sessions.h) */
+    unsigned auth_failure_delay_ms;   /* every 401 leaves no earlier than this (Proxmox: 3 s) */
+    struct rg_ratelimit *auth_url_limit; /* auth-url calls per client address and minute */
 };
 
 struct rg_call {
@@ -31,7 +36,11 @@ struct rg_call {
     struct rg_params pathp;           /* values of the route's {name} segments */
     const struct rg_snapshot *snap;   /* configuration for this request */
     int authenticated;
-    char userid[RG_USERID_MAX + 1];   /* authenticated user, "" if none */
+    /* authenticated subject, "" if none: a user id, or the full token id "user@realm!name"
+     * for an API-token request (then api_token is 1); permission checks use it as is */
+    char userid[RG_UGID_MAX + 1];
+    int api_token;
+    time_t ticket_time;               /* TIME of the authenticating ticket */
 };
 
 /* Replies 200 with data (the reference is stolen; NULL means JSON null). */
@@ -50,12 +59,51 @@ const char *rg_call_pathp(const struct rg_call *c, const char *name);
 void rg_h_domains(struct rg_call *c);
 void rg_h_ticket_get(struct rg_call *c);
 void rg_h_ticket_post(struct rg_call *c);
-void rg_h_permissions(struct rg_call *c);
-void rg_h_acl_get(struct rg_call *c);
-void rg_h_acl_put(struct rg_call *c);
 void rg_h_openid_index(struct rg_call *c);
 void rg_h_openid_auth_url(struct rg_call *c);
 void rg_h_openid_login(struct rg_call *c);
+/* Sign-out (logout_api.c). */
+void rg_h_logout(struct rg_call *c);
+void rg_h_openid_frontchannel_logout(struct rg_call *c);
+
+/* Realm management (domains_api.c). */
+void rg_h_domains_create(struct rg_call *c);
+void rg_h_domain_get(struct rg_call *c);
+void rg_h_domain_update(struct rg_call *c);
+void rg_h_domain_delete(struct rg_call *c);
+
+/* API tokens (token_auth.c): authenticates "PVEAPIToken=<tokenid>=<secret>" (the header
+ * value after "PVEAPIToken="); 0 = authenticated, -1 = replied 401. */
+int rg_api_token_authenticate(struct rg_call *c, const char *value);
+/* 1 (and replied 401) when the request carries an API token but its URI needs a ticket
+ * (POST /access/ticket, PUT /access/password); else 0. */
+int rg_api_token_refused(struct rg_call *c);
+
+/* Access-control handlers (users_api.c, groups_api.c, acl_api.c). */
+void rg_h_users_list(struct rg_call *c);
+void rg_h_user_create(struct rg_call *c);
+void rg_h_user_read(struct rg_call *c);
+void rg_h_user_update(struct rg_call *c);
+void rg_h_user_delete(struct rg_call *c);
+void rg_h_tokens_list(struct rg_call *c);
+void rg_h_token_read(struct rg_call *c);
+void rg_h_token_create(struct rg_call *c);
+void rg_h_token_update(struct rg_call *c);
+void rg_h_token_delete(struct rg_call *c);
+void rg_h_password_put(struct rg_call *c);
+void rg_h_groups_list(struct rg_call *c);
+void rg_h_group_create(struct rg_call *c);
+void rg_h_group_read(struct rg_call *c);
+void rg_h_group_update(struct rg_call *c);
+void rg_h_group_delete(struct rg_call *c);
+void rg_h_roles_list(struct rg_call *c);
+void rg_h_role_create(struct rg_call *c);
+void rg_h_role_read(struct rg_call *c);
+void rg_h_role_update(struct rg_call *c);
+void rg_h_role_delete(struct rg_call *c);
+void rg_h_access_acl_get(struct rg_call *c);
+void rg_h_access_acl_put(struct rg_call *c);
+void rg_h_access_permissions(struct rg_call *c);
 
 /* Routes every request (static GUI files and /api2/...). Thread-safe. */
 void rg_api_handle(void *api, struct rg_http_request *req, struct rg_http_response *resp);

@@ -10,16 +10,37 @@
 
 void rg_reply_login(struct rg_call *c, const struct rg_snapshot *snap, const char *userid)
 {
+    rg_reply_login_session(c, snap, userid, NULL, -1);
+}
+
+void rg_reply_login_session(struct rg_call *c, const struct rg_snapshot *snap,
+                            const char *userid, const struct rg_session_info *info,
+                            time_t parent)
+{
+    struct rg_msg msg = {{0}};
     char csrf[RG_CSRF_TOKEN_LEN + 1];
     char *ticket = NULL;
     json_t *cap = NULL, *data;
-    time_t now = time(NULL);
+    time_t now = time(NULL), t = now;
 
-    if (rg_login_ticket_create(snap->ticket_key, userid, now, &ticket) ||
+    /* A ticket is named by (user, TIME) on the revocation list: a login in the same second
+     * as a sign-out of that user would get a dead ticket, so it takes the next free second
+     * (tickets may lie up to 5 minutes in the future, ticket.h). */
+    while (t < now + 10 && rg_sessions_revoked(c->api->sessions, userid, t))
+        t++;
+    if (rg_login_ticket_create(snap->ticket_key, userid, t, &ticket) ||
         rg_csrf_token_create(snap->csrf_secret, userid, now, csrf) ||
         rg_perm_cap(&snap->users, userid, &cap)) {
         rg_error("cannot issue a ticket for '%s'", userid);
         rg_free_secret(ticket);
+        rg_reply_error(c, 500, "internal error");
+        return;
+    }
+    if (rg_sessions_record(c->api->sessions, userid, t, parent, info, now, &msg)) {
+        rg_error("cannot record the session of '%s': %s", userid, msg.text);
+        rg_free_secret(ticket);
+        json_decref(cap);
+        rg_wipe(csrf, sizeof csrf);
         rg_reply_error(c, 500, "internal error");
         return;
     }

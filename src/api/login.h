@@ -9,5 +9,12 @@
 #include "api/call.h"
 
 void rg_reply_login(struct rg_call *c, const struct rg_snapshot *snap, const char *userid);
+/* As rg_reply_login, and records the new ticket for sign-out (access/sessions.h): in the
+ * session of the ticket with time `parent` (a renewal; -1 = none), else in a new session
+ * described by info (may be NULL). If it cannot be recorded the login fails (500): a ticket
+ * that sign-out could not end is not handed out. rg_reply_login is this with (NULL, -1). */
+void rg_reply_login_session(struct rg_call *c, const struct rg_snapshot *snap,
+                            const char *userid, const struct rg_session_info *info,
+                            time_t parent);
 
 #endif

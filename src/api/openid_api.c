@@ -6,13 +6,16 @@
  *
  * Identity: user id = <username claim value>@<realm>, checked against the Proxmox grammar
  * (no mangling). Autocreate adds the user under the user.cfg lock with email, first and last
- * name from the claims; values that cannot be stored safely are left out with a log line. */
+ * name from the claims; values that cannot be stored safely are left out with a log line.
+ * Group mapping (realm option groups-claim, access/groupmap.h) runs after the user check and
+ * before the ticket, under the user.cfg lock; the reply's cap sees the new memberships. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "access/groupmap.h"
 #include "access/usercfg.h"
 #include "api/call.h"
 #include "api/login.h"
@@ -30,6 +33,8 @@ static void realm_to_rp(const struct rg_realm *r, struct rg_oidc_realm *out)
     out->issuer_url = r->issuer_url;
     out->client_id = r->client_id;
     out->client_key = r->client_key;
+    out->client_cert = r->client_cert;
+    out->client_cert_key = r->client_cert_key;
     out->scopes = r->scopes;
     out->prompt = r->prompt;
     out->acr_values = r->acr_values;
@@ -73,6 +78,13 @@ void rg_h_openid_auth_url(struct rg_call *c)
         rg_reply_error(c, 400, "wrong realm type (%s != openid)", r->type);
         return;
     }
+    /* each call stores a pending login: an anonymous client must not fill the store */
+    if (!rg_ratelimit_allow(c->api->auth_url_limit, c->req->remote_ip, time(NULL))) {
+        rg_warn("openid auth-url refused: rate limit for %s reached", c->req->remote_ip);
+        rg_reply_error(c, 429, "too many OpenID login attempts from this address, "
+                               "try again in a minute");
+        return;
+    }
     realm_to_rp(r, &rp);
     e = rg_oidc_auth_url(c->api->oidc, &rp, redirect, &url, &msg);
     if (e) {
@@ -85,18 +97,35 @@ void rg_h_openid_auth_url(struct rg_call *c)
     free(url);
 }
 
-/* Claim values that go into user.cfg: printable, no ':' (field separator), bounded. */
-static const char *storable(const json_t *claims, const char *name, size_t max)
+/* Claim values that go into user.cfg: printable, no ':' (field separator), bounded, and
+ * without surrounding whitespace (the user.cfg reader trims fields, so such a value would
+ * change at the next rewrite). The trimmed copy goes to buf (RG_USER_NAME_MAX + 1 bytes). */
+static const char *storable(const json_t *claims, const char *name, size_t max, char *buf)
 {
     const char *v = json_string_value(json_object_get(claims, name));
-    if (!v || !*v)
+    size_t len;
+
+    if (!v)
         return NULL;
-    if (strlen(v) > max)
+    while (*v == ' ' || *v == '\t')
+        v++;
+    len = strlen(v);
+    while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+        len--;
+    if (!len)
+        return NULL;
+    if (len > max)
         goto refuse;
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
-        if (*p < 0x20 || *p == 0x7f || *p == ':')
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f || v[i] == ':')
             goto refuse;
-    return v;
+    /* user.cfg's email rule: an '@' and no spaces (rg_usercfg_user_add would refuse it and
+     * with it the whole login; a bad optional claim is dropped instead) */
+    if (!strcmp(name, "email") && (memchr(v, ' ', len) || !memchr(v, '@', len)))
+        goto refuse;
+    memcpy(buf, v, len);
+    buf[len] = '\0';
+    return buf;
 refuse:
     rg_warn("openid autocreate: claim '%s' not stored (too long or unsafe characters)", name);
     return NULL;
@@ -111,9 +140,10 @@ static rg_err do_autocreate(struct rg_usercfg *cfg, void *ctx, struct rg_msg *ms
 {
     struct autocreate *a = ctx;
     struct rg_params opts;
-    const char *email = storable(a->claims, "email", RG_USER_EMAIL_MAX);
-    const char *first = storable(a->claims, "given_name", RG_USER_NAME_MAX);
-    const char *last = storable(a->claims, "family_name", RG_USER_NAME_MAX);
+    char ebuf[RG_USER_NAME_MAX + 1], fbuf[RG_USER_NAME_MAX + 1], lbuf[RG_USER_NAME_MAX + 1];
+    const char *email = storable(a->claims, "email", RG_USER_EMAIL_MAX, ebuf);
+    const char *first = storable(a->claims, "given_name", RG_USER_NAME_MAX, fbuf);
+    const char *last = storable(a->claims, "family_name", RG_USER_NAME_MAX, lbuf);
     rg_err e;
 
     if (rg_usercfg_user(cfg, a->userid))
@@ -157,8 +187,10 @@ void rg_h_openid_login(struct rg_call *c)
     struct rg_oidc_realm rp;
     struct rg_msg msg = {{0}};
     char userid[RG_USERID_MAX + RG_REALMID_MAX + 8];
-    char *name = NULL;
+    char *name = NULL, *id_token = NULL;
+    struct rg_session_info sinfo;
     json_t *claims = NULL;
+    int groups_changed = 0;
     rg_err e;
 
     memset(&pending, 0, sizeof pending);
@@ -179,7 +211,8 @@ void rg_h_openid_login(struct rg_call *c)
         goto out;
     }
     realm_to_rp(r, &rp);
-    e = rg_oidc_finish(c->api->oidc, &rp, &pending, code, redirect, &claims, &msg);
+    e = rg_oidc_finish_ex(c->api->oidc, &rp, &pending, code, redirect, &claims, &id_token,
+                          &msg);
     if (e) {
         login_failed(c, "realm '%s': %s", r->id, msg.text);
         goto out;
@@ -211,9 +244,27 @@ void rg_h_openid_login(struct rg_call *c)
         login_failed(c, "%s", msg.text);
         goto out;
     }
+    /* group mapping (spec §3.7): after the user check, before the ticket, under the
+     * user.cfg lock; the reply's cap must see the new memberships, hence the re-acquire */
+    e = rg_groups_login(c->api->store, r, userid, claims, &groups_changed, &msg);
+    if (e) {
+        login_failed(c, "realm '%s': group mapping for '%s' failed: %s", r->id, userid,
+                     msg.text);
+        goto out;
+    }
+    if (groups_changed) {
+        rg_store_release(fresh);
+        fresh = rg_store_acquire(c->api->store);
+    }
     rg_info("successful openid auth for user '%s'", userid);
-    rg_reply_login(c, fresh, userid);
+    /* the session record lets sign-out end this login (RP-initiated with the ID token as
+     * hint, or front-channel by the IdP's session id `sid`) */
+    sinfo.realm = r->id;
+    sinfo.sid = json_string_value(json_object_get(claims, "sid"));
+    sinfo.id_token = id_token;
+    rg_reply_login_session(c, fresh, userid, &sinfo, -1);
 out:
+    rg_free_secret(id_token);
     if (fresh)
         rg_store_release(fresh);
     free(name);

@@ -4,7 +4,9 @@
  * header "Authorization: PVEAuthCookie=<ticket>". A valid ticket names a user that must still
  * exist, be enabled and not expired (checked on every request, so disabling a user ends their
  * sessions at once). Non-GET requests authenticated by ticket must carry a valid
- * CSRFPreventionToken header. Failures are 401 with the reason in the log. */
+ * CSRFPreventionToken header. Without a ticket, "Authorization: PVEAPIToken=..." is checked
+ * by token_auth.c (no CSRF token needed); URIs that need a ticket refuse API tokens.
+ * Failures are 401 with the reason in the log. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,18 +24,57 @@ struct route {
     const char *path;
     void (*fn)(struct rg_call *c);
     int needs_auth;
+    const char *const *params; /* accepted parameter names; NULL = not checked here */
 };
 
+/* Parameter schemas (Proxmox refuses parameters its schema does not define). */
+static const char *const P_NONE[] = {NULL};
+static const char *const P_TICKET[] = {"username", "realm", "password", "otp", "path", "privs",
+                                       "new-format", "tfa-challenge", NULL};
+static const char *const P_PERMISSIONS[] = {"userid", "path", NULL};
+static const char *const P_ACL_PUT[] = {"path", "roles", "users", "groups", "tokens",
+                                        "propagate", "delete", NULL};
+static const char *const P_AUTH_URL[] = {"realm", "redirect-url", NULL};
+static const char *const P_LOGIN[] = {"state", "code", "redirect-url", NULL};
+static const char *const P_LOGOUT[] = {"redirect-url", NULL};
+
 static const struct route routes[] = {
-    {"GET", "/access/domains", rg_h_domains, 0},
-    {"GET", "/access/ticket", rg_h_ticket_get, 0},
-    {"POST", "/access/ticket", rg_h_ticket_post, 0},
-    {"GET", "/access/permissions", rg_h_permissions, 1},
-    {"GET", "/access/acl", rg_h_acl_get, 1},
-    {"PUT", "/access/acl", rg_h_acl_put, 1},
-    {"GET", "/access/openid", rg_h_openid_index, 1},
-    {"POST", "/access/openid/auth-url", rg_h_openid_auth_url, 0},
-    {"POST", "/access/openid/login", rg_h_openid_login, 0},
+    {"GET", "/access/domains", rg_h_domains, 0, P_NONE},
+    {"POST", "/access/domains", rg_h_domains_create, 1, NULL},
+    {"GET", "/access/domains/{realm}", rg_h_domain_get, 1, NULL},
+    {"PUT", "/access/domains/{realm}", rg_h_domain_update, 1, NULL},
+    {"DELETE", "/access/domains/{realm}", rg_h_domain_delete, 1, NULL},
+    {"GET", "/access/ticket", rg_h_ticket_get, 0, NULL},
+    {"POST", "/access/ticket", rg_h_ticket_post, 0, P_TICKET},
+    {"GET", "/access/permissions", rg_h_access_permissions, 1, P_PERMISSIONS},
+    {"GET", "/access/acl", rg_h_access_acl_get, 1, NULL},
+    {"PUT", "/access/acl", rg_h_access_acl_put, 1, P_ACL_PUT},
+    {"GET", "/access/users", rg_h_users_list, 1, NULL},
+    {"POST", "/access/users", rg_h_user_create, 1, NULL},
+    {"GET", "/access/users/{userid}", rg_h_user_read, 1, NULL},
+    {"PUT", "/access/users/{userid}", rg_h_user_update, 1, NULL},
+    {"DELETE", "/access/users/{userid}", rg_h_user_delete, 1, NULL},
+    {"GET", "/access/users/{userid}/token", rg_h_tokens_list, 1, NULL},
+    {"GET", "/access/users/{userid}/token/{tokenid}", rg_h_token_read, 1, NULL},
+    {"POST", "/access/users/{userid}/token/{tokenid}", rg_h_token_create, 1, NULL},
+    {"PUT", "/access/users/{userid}/token/{tokenid}", rg_h_token_update, 1, NULL},
+    {"DELETE", "/access/users/{userid}/token/{tokenid}", rg_h_token_delete, 1, NULL},
+    {"PUT", "/access/password", rg_h_password_put, 1, NULL},
+    {"GET", "/access/groups", rg_h_groups_list, 1, NULL},
+    {"POST", "/access/groups", rg_h_group_create, 1, NULL},
+    {"GET", "/access/groups/{groupid}", rg_h_group_read, 1, NULL},
+    {"PUT", "/access/groups/{groupid}", rg_h_group_update, 1, NULL},
+    {"DELETE", "/access/groups/{groupid}", rg_h_group_delete, 1, NULL},
+    {"GET", "/access/roles", rg_h_roles_list, 1, NULL},
+    {"POST", "/access/roles", rg_h_role_create, 1, NULL},
+    {"GET", "/access/roles/{roleid}", rg_h_role_read, 1, NULL},
+    {"PUT", "/access/roles/{roleid}", rg_h_role_update, 1, NULL},
+    {"DELETE", "/access/roles/{roleid}", rg_h_role_delete, 1, NULL},
+    {"GET", "/access/openid", rg_h_openid_index, 1, NULL},
+    {"POST", "/access/openid/auth-url", rg_h_openid_auth_url, 0, P_AUTH_URL},
+    {"POST", "/access/openid/login", rg_h_openid_login, 0, P_LOGIN},
+    {"POST", "/access/logout", rg_h_logout, 1, P_LOGOUT},
+    {"GET", "/access/openid/frontchannel-logout", rg_h_openid_frontchannel_logout, 0, NULL},
 };
 
 const char *rg_call_pathp(const struct rg_call *c, const char *name)
@@ -72,6 +113,39 @@ static int route_match(const char *pattern, const char *path, struct rg_params *
         path += slen;
     }
     return *pattern == '\0' && *path == '\0';
+}
+
+/* Refuses a parameter given twice (in the body, or in body and query: which one would win is
+ * exactly the ambiguity an attacker uses) and, when the route has a schema, one it does not
+ * define ("_dc" is ExtJS's cache buster). 0 = fine, else replied 400. */
+static int check_params(struct rg_call *c, const char *const *allowed)
+{
+    const struct rg_params *sets[2] = {&c->req->query, &c->req->body};
+
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < sets[k]->n; i++) {
+            const char *key = sets[k]->items[i].key;
+            size_t n = rg_params_count(&c->req->query, key) + rg_params_count(&c->req->body, key);
+            int known = !allowed || !strcmp(key, "_dc");
+            char safe[160];
+
+            for (size_t j = 0; allowed && allowed[j] && !known; j++)
+                known = !strcmp(allowed[j], key);
+            rg_log_sanitize(key, safe, sizeof safe);
+            if (n > 1) {
+                rg_reply_error(c, 400, "parameter verification failed: '%s': given more than once",
+                               safe);
+                return -1;
+            }
+            if (!known) {
+                rg_reply_error(c, 400, "parameter verification failed: '%s': property is not "
+                                       "defined in schema and the schema does not allow "
+                                       "additional properties", safe);
+                return -1;
+            }
+        }
+    }
+    return 0;
 }
 
 static void reply_json(struct rg_call *c, int status, json_t *obj)
@@ -141,11 +215,24 @@ static int authenticate(struct rg_call *c)
     rg_err e;
 
     if (!ticket) {
+        const char *h = rg_http_header(c->req, "Authorization");
+        if (h && strncmp(h, "PVEAPIToken=", 12) == 0)
+            return rg_api_token_authenticate(c, h + 12); /* no CSRF token for API tokens */
         rg_reply_error(c, 401, "No ticket");
         return -1;
     }
     e = rg_login_ticket_verify(c->snap->ticket_pub, ticket, now, &userid);
+    if (!e)
+        e = rg_ticket_time(ticket, &c->ticket_time);
     rg_free_secret(ticket);
+    /* tickets are stateless: a signed-out one still verifies, the revocation list says no */
+    if (!e && rg_sessions_revoked(c->api->sessions, userid, c->ticket_time)) {
+        rg_info("request %s %s refused: ticket of '%s' was signed out; rhost=%s",
+                c->req->method, c->req->path, userid, c->req->remote_ip);
+        free(userid);
+        rg_reply_error(c, 401, "authentication failure");
+        return -1;
+    }
     if (e) {
         rg_info("request %s %s refused: invalid ticket (%s); rhost=%s", c->req->method,
                 c->req->path, rg_err_str(e), c->req->remote_ip);
@@ -256,9 +343,16 @@ void rg_api_handle(void *ctx, struct rg_http_request *req, struct rg_http_respon
                        req->method, req->path);
         return;
     }
+    if (check_params(&c, r->params)) {
+        rg_params_free(&c.pathp);
+        return;
+    }
     c.snap = rg_store_acquire(api->store);
-    if (!r->needs_auth || authenticate(&c) == 0)
+    if (!rg_api_token_refused(&c) && (!r->needs_auth || authenticate(&c) == 0))
         r->fn(&c);
     rg_store_release(c.snap);
     rg_params_free(&c.pathp);
+    /* like Proxmox: a refused authentication answers late, without holding a worker */
+    if (resp->status == 401)
+        resp->min_latency_ms = api->auth_failure_delay_ms;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api/call.h"
+#include "access/pam.h"
 #include "api/tlscert.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -20,6 +21,9 @@
 #define DEFAULT_PORT 8006
 #define MAX_THREADS 64
 #define REQUEST_BODY_MAX (64 * 1024)
+#define AUTH_FAILURE_DELAY_MS 3000
+#define AUTH_FAILURE_DELAY_MAX 10000
+#define AUTH_URL_PER_MINUTE 20   /* per client address; a person needs one or two */
 
 static void usage(FILE *f)
 {
@@ -27,8 +31,12 @@ static void usage(FILE *f)
                "[--debug]\n"
                "  --listen ADDR:PORT  address and port (default 0.0.0.0:%d; IPv6 as [::]:%d)\n"
                "  --threads N         worker threads (default 4, at most %d)\n"
+               "  --auth-failure-delay MS\n"
+               "                      answer refused logins no earlier than MS after the\n"
+               "                      request (default %d, as Proxmox; at most %d)\n"
                "  --debug             log debug lines\n",
-            DEFAULT_PORT, DEFAULT_PORT, MAX_THREADS);
+            DEFAULT_PORT, DEFAULT_PORT, MAX_THREADS, AUTH_FAILURE_DELAY_MS,
+            AUTH_FAILURE_DELAY_MAX);
 }
 
 /* "1.2.3.4:8006", "[::1]:8006" or ":8006" → addr, port. */
@@ -77,7 +85,7 @@ int rg_serve_main(int argc, char **argv, const char *config_dir)
     char addr[64] = "0.0.0.0", pending_dir[4096];
     char *cert = NULL, *key = NULL;
     int port = DEFAULT_PORT, rc = 1, sig;
-    long threads = 4;
+    long threads = 4, delay = AUTH_FAILURE_DELAY_MS;
     sigset_t set;
 
     for (int i = 1; i < argc; i++) {
@@ -94,6 +102,14 @@ int rg_serve_main(int argc, char **argv, const char *config_dir)
                 fprintf(stderr, "realmgate serve: --threads wants 1..%d\n", MAX_THREADS);
                 return 2;
             }
+        } else if (!strcmp(a, "--auth-failure-delay") && i + 1 < argc) {
+            char *end;
+            delay = strtol(argv[++i], &end, 10);
+            if (*end || delay < 0 || delay > AUTH_FAILURE_DELAY_MAX) {
+                fprintf(stderr, "realmgate serve: --auth-failure-delay wants 0..%d (ms)\n",
+                        AUTH_FAILURE_DELAY_MAX);
+                return 2;
+            }
         } else if (!strcmp(a, "--debug")) {
             rg_log_set_level(RG_LOG_DEBUG);
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -108,10 +124,18 @@ int rg_serve_main(int argc, char **argv, const char *config_dir)
 
     memset(&api, 0, sizeof api);
     api.config_dir = config_dir;
+    api.auth_failure_delay_ms = (unsigned)delay;
+    api.auth_url_limit = malloc(sizeof *api.auth_url_limit);
+    if (!api.auth_url_limit)
+        goto out;
+    rg_ratelimit_init(api.auth_url_limit, AUTH_URL_PER_MINUTE);
     if (rg_store_open(config_dir, &api.store, &msg)) {
         fprintf(stderr, "realmgate serve: %s\n", msg.text);
         goto out;
     }
+    /* the pam realm's privileged helper: started now so a broken installation shows at once */
+    if (rg_pam_start(&msg))
+        rg_warn("pam realm unavailable: %s", msg.text);
     if (rg_tlscert_ensure(config_dir, &cert, &key, &msg)) {
         fprintf(stderr, "realmgate serve: %s\n", msg.text);
         goto out;
@@ -119,6 +143,11 @@ int rg_serve_main(int argc, char **argv, const char *config_dir)
     if (rg_store_path(api.store, "priv/openid", pending_dir, sizeof pending_dir) ||
         rg_oidc_new(pending_dir, &api.oidc)) {
         fprintf(stderr, "realmgate serve: cannot set up the OpenID pending-login directory\n");
+        goto out;
+    }
+    if (rg_store_path(api.store, "priv/sessions", pending_dir, sizeof pending_dir) ||
+        rg_sessions_open(pending_dir, &api.sessions, &msg)) {
+        fprintf(stderr, "realmgate serve: cannot set up the sessions directory: %s\n", msg.text);
         goto out;
     }
 
@@ -149,10 +178,16 @@ int rg_serve_main(int argc, char **argv, const char *config_dir)
     rc = 0;
 out:
     rg_http_server_stop(srv);
+    rg_sessions_close(api.sessions);
     if (api.oidc)
         rg_oidc_free(api.oidc);
+    rg_pam_shutdown();
     if (api.store)
         rg_store_close(api.store);
+    if (api.auth_url_limit) {
+        rg_ratelimit_destroy(api.auth_url_limit);
+        free(api.auth_url_limit);
+    }
     free(cert);
     rg_free_secret(key);
     return rc;

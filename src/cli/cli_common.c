@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,8 +128,19 @@ struct rg_store *cli_open_store(const char *config_dir)
 {
     struct rg_store *st = NULL;
     struct rg_msg msg = {{0}};
-    rg_err e = rg_store_open(config_dir, &st, &msg);
+    struct stat sb;
+    rg_err e;
 
+    /* A mistyped --config-dir must not silently start an empty configuration: the CLI only
+     * works on an existing directory (`realmgate serve` creates and initialises one). */
+    if (stat(config_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        fprintf(stderr,
+                "configuration directory %s does not exist; create it (mkdir -m 0700 %s) or "
+                "pass --config-dir / REALMGATE_CONFIG_DIR\n",
+                config_dir, config_dir);
+        return NULL;
+    }
+    e = rg_store_open(config_dir, &st, &msg);
     if (e) {
         fprintf(stderr, "cannot open config directory %s: %s\n", config_dir,
                 msg.text[0] ? msg.text : rg_err_str(e));

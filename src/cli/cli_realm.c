@@ -1,8 +1,12 @@
 /* `realmgate realm add|modify|delete|list` — realms in domains.cfg (pveum realm ...). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
+#include "cli/realm_check.h"
+#include "oidc/clientauth.h"
 
 static const struct cli_opt openid_opts[] = {
     {"type", CLI_OPT_VALUE},          {"issuer-url", CLI_OPT_VALUE},
@@ -12,10 +16,43 @@ static const struct cli_opt openid_opts[] = {
     {"scopes", CLI_OPT_VALUE},        {"prompt", CLI_OPT_VALUE},
     {"acr-values", CLI_OPT_VALUE},    {"audiences", CLI_OPT_VALUE},
     {"groups-claim", CLI_OPT_VALUE},  {"groups-autocreate", CLI_OPT_BOOL},
+    {"groups-map", CLI_OPT_VALUE},
     {"groups-overwrite", CLI_OPT_BOOL}, {"query-userinfo", CLI_OPT_BOOL},
     {"tfa", CLI_OPT_VALUE},           {"delete", CLI_OPT_VALUE},
-    {"digest", CLI_OPT_VALUE},        {NULL, 0},
+    {"digest", CLI_OPT_VALUE},        {"client-cert", CLI_OPT_VALUE},
+    {"client-cert-key", CLI_OPT_VALUE}, {NULL, 0},
 };
+
+/* --client-cert / --client-cert-key: stored as absolute paths (the server may run in another
+ * directory), and when both are given they must load and belong together (clientauth.h), so
+ * a wrong file is reported now rather than at the first login. */
+static int cert_opts_check(struct rg_params *opts)
+{
+    static const char *const keys[] = {"client-cert", "client-cert-key"};
+    struct rg_msg msg = {{0}};
+
+    for (size_t k = 0; k < 2; k++)
+        for (size_t i = 0; i < opts->n; i++) {
+            char *abs;
+            if (strcmp(opts->items[i].key, keys[k]) != 0 || !opts->items[i].val[0])
+                continue;
+            abs = realpath(opts->items[i].val, NULL);
+            if (!abs) {
+                fprintf(stderr, "--%s: cannot open '%s'\n", keys[k], opts->items[i].val);
+                return CLI_EXIT_FAIL;
+            }
+            free(opts->items[i].val);
+            opts->items[i].val = abs;
+        }
+    if (rg_params_get(opts, "client-cert") && rg_params_get(opts, "client-cert-key")) {
+        struct rg_client_cred cred;
+        if (rg_clientauth_load(rg_params_get(opts, "client-cert"),
+                               rg_params_get(opts, "client-cert-key"), time(NULL), &cred, &msg))
+            return cli_fail(RG_ERR_INVALID, &msg);
+        rg_clientauth_free(&cred);
+    }
+    return CLI_EXIT_OK;
+}
 
 static const char *const realm_pos[] = {"realm"};
 
@@ -34,7 +71,7 @@ static rg_err realm_apply(struct rg_domains *d, void *ctx, struct rg_msg *msg)
 
     if (c->digest && strcmp(c->digest, d->digest) != 0)
         return rg_fail(msg, RG_ERR_CONFIG, "detected modified configuration - file changed by "
-                                           "another user? Try again.");
+                                           "other user? Try again.");
     switch (c->op) {
     case 0:
         return rg_domains_add(d, c->id, c->type, c->opts, msg);
@@ -73,9 +110,12 @@ int cli_realm(int argc, char **argv, const char *config_dir)
 {
     static const char usage[] =
         "realmgate realm add <realm> --type openid --issuer-url URL --client-id ID [options]\n"
+        "       (openid options include --client-cert FILE --client-cert-key FILE:\n"
+        "        certificate credentials, private_key_jwt, instead of --client-key)\n"
         "       realmgate realm modify <realm> [options] [--delete key,...]\n"
         "       realmgate realm delete <realm>\n"
-        "       realmgate realm list [--output-format text|json|json-pretty]";
+        "       realmgate realm list [--output-format text|json|json-pretty]\n"
+        "       realmgate realm check <realm> [--ca-file FILE]";
     struct cli_args a;
     struct realm_ctx c = {0};
     struct rg_store *st;
@@ -87,6 +127,8 @@ int cli_realm(int argc, char **argv, const char *config_dir)
         fprintf(stderr, "usage: %s\n", usage);
         return CLI_EXIT_USAGE;
     }
+    if (!strcmp(argv[0], "check"))
+        return cli_realm_check(argc - 1, argv + 1, config_dir);
     if (!strcmp(argv[0], "list"))
         rc = cli_parse(argc - 1, argv + 1, NULL, 1, 0, NULL, usage, &a);
     else if (!strcmp(argv[0], "add") || !strcmp(argv[0], "modify"))
@@ -113,6 +155,13 @@ int cli_realm(int argc, char **argv, const char *config_dir)
         cli_args_free(&a);
         fprintf(stderr, "the realm type cannot be changed\n");
         return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[0], "add") == 0 || strcmp(argv[0], "modify") == 0) {
+        rc = cert_opts_check(&a.opts);
+        if (rc) {
+            cli_args_free(&a);
+            return rc;
+        }
     }
     if (!(st = cli_open_store(config_dir))) {
         cli_args_free(&a);

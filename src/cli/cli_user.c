@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "access/perm.h"
+#include "access/tokens.h"
 #include "base/mem.h"
 #include "cli/cli.h"
 
@@ -166,6 +167,229 @@ static int user_permissions(const struct cli_args *a, struct rg_store *st)
     return CLI_EXIT_OK;
 }
 
+/* ---------------------------------------------------------------- user token (pveum) */
+
+static const struct cli_opt token_opts[] = {
+    {"privsep", CLI_OPT_BOOL}, {"expire", CLI_OPT_VALUE}, {"comment", CLI_OPT_VALUE},
+    {"regenerate", CLI_OPT_BOOL}, {NULL, 0},
+};
+static const char *const token_pos[] = {"userid", "tokenid"};
+
+struct token_ctx {
+    const char *id;
+    int op; /* 0 add, 1 modify, 2 remove */
+    int64_t expire;         /* -1 = unchanged / default */
+    int privsep;            /* -1 = unchanged */
+    const char *comment;    /* NULL = unchanged */
+    struct rg_token result; /* metadata after the change; comment points into comment_copy */
+    char comment_copy[RG_USER_COMMENT_MAX + 1];
+};
+
+static rg_err token_apply(struct rg_usercfg *cfg, void *ctx, struct rg_msg *msg)
+{
+    struct token_ctx *t = ctx;
+    const struct rg_token *now;
+    rg_err e;
+
+    if (t->op == 2)
+        return rg_usercfg_token_delete(cfg, t->id, msg);
+    if (t->op == 0)
+        e = rg_usercfg_token_add(cfg, t->id, t->expire < 0 ? 0 : t->expire,
+                                 t->privsep < 0 ? 1 : t->privsep, t->comment, msg);
+    else
+        e = rg_usercfg_token_modify(cfg, t->id, t->expire, t->privsep, t->comment, msg);
+    if (!e && (now = rg_usercfg_token(cfg, t->id))) {
+        t->result = *now;
+        snprintf(t->comment_copy, sizeof t->comment_copy, "%s", now->comment ? now->comment : "");
+        t->result.comment = t->comment_copy;
+    }
+    return e;
+}
+
+static json_t *token_json(const struct rg_token *t, int with_name)
+{
+    json_t *o = json_object();
+    const char *bang = strrchr(t->id, '!');
+
+    if (with_name)
+        json_object_set_new(o, "tokenid", json_string(bang ? bang + 1 : t->id));
+    json_object_set_new(o, "expire", json_integer(t->expire));
+    json_object_set_new(o, "privsep", json_integer(t->privsep));
+    set_str(o, "comment", t->comment);
+    return o;
+}
+
+/* Prints an object: text = a key/value table (pveum's layout), json = the object. */
+static void print_object(json_t *obj, enum cli_format fmt)
+{
+    static const char *const cols[] = {"key", "value", NULL};
+    const char *k;
+    json_t *v, *rows;
+
+    if (fmt != CLI_FMT_TEXT) {
+        cli_print_json(obj, fmt);
+        return;
+    }
+    rows = json_array();
+    json_object_foreach(obj, k, v)
+    {
+        json_t *row = json_object();
+        json_object_set_new(row, "key", json_string(k));
+        json_object_set(row, "value", v);
+        json_array_append_new(rows, row);
+    }
+    cli_print_table(rows, cols, fmt);
+    json_decref(rows);
+}
+
+static int token_list(const struct cli_args *a, struct rg_store *st)
+{
+    static const char *const cols[] = {"tokenid", "expire", "privsep", "comment", NULL};
+    const struct rg_snapshot *s = rg_store_acquire(st);
+    const struct rg_user *u = rg_usercfg_user(&s->users, a->pos[0]);
+    json_t *rows;
+
+    if (!u) {
+        rg_store_release(s);
+        fprintf(stderr, "no such user ('%.64s')\n", a->pos[0]);
+        return CLI_EXIT_FAIL;
+    }
+    rows = json_array();
+    for (size_t k = 0; k < u->ntokens; k++)
+        json_array_append_new(rows, token_json(&u->tokens[k], 1));
+    rg_store_release(s);
+    cli_print_table(rows, cols, a->format);
+    json_decref(rows);
+    return CLI_EXIT_OK;
+}
+
+/* Option values of token add/modify; CLI_EXIT_USAGE on a bad value. */
+static int token_values(const struct cli_args *a, struct token_ctx *t, int *regenerate)
+{
+    const char *p = rg_params_get(&a->opts, "privsep"), *x = rg_params_get(&a->opts, "expire");
+    const char *r = rg_params_get(&a->opts, "regenerate");
+
+    t->privsep = -1;
+    t->expire = -1;
+    t->comment = rg_params_get(&a->opts, "comment");
+    *regenerate = 0;
+    if (p) {
+        if (strcmp(p, "0") && strcmp(p, "1")) {
+            fprintf(stderr, "--privsep: expected 0 or 1\n");
+            return CLI_EXIT_USAGE;
+        }
+        t->privsep = p[0] == '1';
+    }
+    if (r) {
+        if (strcmp(r, "0") && strcmp(r, "1")) {
+            fprintf(stderr, "--regenerate: expected 0 or 1\n");
+            return CLI_EXIT_USAGE;
+        }
+        *regenerate = r[0] == '1';
+    }
+    if (x) {
+        size_t n = strlen(x);
+        if (n == 0 || n > 16 || strspn(x, "0123456789") != n) {
+            fprintf(stderr, "--expire: expected seconds since the epoch (0 = never)\n");
+            return CLI_EXIT_USAGE;
+        }
+        t->expire = strtoll(x, NULL, 10);
+    }
+    return CLI_EXIT_OK;
+}
+
+static int token_change(const char *cmd, const struct cli_args *a, struct rg_store *st)
+{
+    char id[RG_TOKENID_MAX + 1], secret[RG_TOKEN_SECRET_LEN + 1];
+    struct token_ctx t;
+    struct rg_msg msg = {{0}};
+    int regenerate, rc;
+    json_t *out;
+    rg_err e;
+
+    memset(&t, 0, sizeof t);
+    if (!rg_userid_check(a->pos[0]) || !rg_tokenname_check(a->pos[1])) {
+        fprintf(stderr, "invalid user id or token name\n");
+        return CLI_EXIT_FAIL;
+    }
+    snprintf(id, sizeof id, "%s!%s", a->pos[0], a->pos[1]);
+    t.id = id;
+    t.op = !strcmp(cmd, "add") ? 0 : !strcmp(cmd, "modify") ? 1 : 2;
+    if ((rc = token_values(a, &t, &regenerate)))
+        return rc;
+    if ((e = rg_store_update_usercfg(st, token_apply, &t, &msg)))
+        return cli_fail(e, &msg);
+    if (t.op == 2) {
+        e = rg_tokens_delete(st, id, &msg);
+        return e ? cli_fail(e, &msg) : CLI_EXIT_OK;
+    }
+    if (t.op == 1 && !regenerate) {
+        out = token_json(&t.result, 0);
+        print_object(out, a->format);
+        json_decref(out);
+        return CLI_EXIT_OK;
+    }
+    if ((e = rg_tokens_generate(st, id, secret, &msg))) {
+        if (t.op == 0) { /* a token without a secret is of no use: take it back */
+            struct rg_msg m2 = {{0}};
+            t.op = 2;
+            rg_store_update_usercfg(st, token_apply, &t, &m2);
+        }
+        return cli_fail(e, &msg);
+    }
+    out = json_object();
+    json_object_set_new(out, "full-tokenid", json_string(id));
+    json_object_set_new(out, "info", token_json(&t.result, 0));
+    json_object_set_new(out, "value", json_string(secret));
+    rg_wipe(secret, sizeof secret);
+    print_object(out, a->format);
+    json_decref(out); /* the JSON string copy is freed unwiped: the process ends right after */
+    return CLI_EXIT_OK;
+}
+
+/* `realmgate user token add|list|remove|modify` (pveum user token ...). The secret is printed
+ * once, by add (and modify --regenerate 1); only its hash is stored (tokens.h). */
+static int cli_user_token(int argc, char **argv, const char *config_dir)
+{
+    static const char usage[] =
+        "realmgate user token add <userid> <tokenid> [--privsep 0|1] [--expire N] "
+        "[--comment C] [--output-format text|json|json-pretty]\n"
+        "       realmgate user token modify <userid> <tokenid> [--privsep 0|1] [--expire N] "
+        "[--comment C] [--regenerate 1] [--output-format ...]\n"
+        "       realmgate user token remove <userid> <tokenid>\n"
+        "       realmgate user token list <userid> [--output-format ...]";
+    const char *cmd = argc > 0 ? argv[0] : "";
+    struct cli_args a;
+    struct rg_store *st;
+    int rc;
+
+    if (!strcmp(cmd, "add") || !strcmp(cmd, "modify"))
+        rc = cli_parse(argc - 1, argv + 1, token_opts, 1, 2, token_pos, usage, &a);
+    else if (!strcmp(cmd, "remove"))
+        rc = cli_parse(argc - 1, argv + 1, NULL, 0, 2, token_pos, usage, &a);
+    else if (!strcmp(cmd, "list"))
+        rc = cli_parse(argc - 1, argv + 1, NULL, 1, 1, token_pos, usage, &a);
+    else {
+        fprintf(stderr, "unknown command 'user token %s'\nusage: %s\n", cmd, usage);
+        return CLI_EXIT_USAGE;
+    }
+    if (rc)
+        return rc;
+    if (!strcmp(cmd, "add") && rg_params_get(&a.opts, "regenerate")) {
+        fprintf(stderr, "option '--regenerate' is only for 'modify'\nusage: %s\n", usage);
+        cli_args_free(&a);
+        return CLI_EXIT_USAGE;
+    }
+    if (!(st = cli_open_store(config_dir))) {
+        cli_args_free(&a);
+        return CLI_EXIT_FAIL;
+    }
+    rc = !strcmp(cmd, "list") ? token_list(&a, st) : token_change(cmd, &a, st);
+    rg_store_close(st);
+    cli_args_free(&a);
+    return rc;
+}
+
 int cli_user(int argc, char **argv, const char *config_dir)
 {
     static const char usage[] =
@@ -174,7 +398,8 @@ int cli_user(int argc, char **argv, const char *config_dir)
         "       realmgate user modify <userid> [options] [--append 1 --groups g]\n"
         "       realmgate user delete <userid>\n"
         "       realmgate user list [--output-format text|json|json-pretty]\n"
-        "       realmgate user permissions <userid> [--path P] [--output-format ...]";
+        "       realmgate user permissions <userid> [--path P] [--output-format ...]\n"
+        "       realmgate user token add|list|remove|modify ...";
     const char *cmd = argc > 0 ? argv[0] : "";
     struct cli_args a;
     struct user_ctx c = {0};
@@ -184,6 +409,8 @@ int cli_user(int argc, char **argv, const char *config_dir)
     int rc;
     rg_err e;
 
+    if (!strcmp(cmd, "token"))
+        return cli_user_token(argc - 1, argv + 1, config_dir);
     if (!strcmp(cmd, "add"))
         rc = cli_parse(argc - 1, argv + 1, user_opts, 0, 1, user_pos, usage, &a);
     else if (!strcmp(cmd, "modify"))
@@ -222,6 +449,8 @@ int cli_user(int argc, char **argv, const char *config_dir)
             e = rg_store_update_usercfg(st, user_apply, &c, &msg);
         if (!e && pw)
             e = rg_store_set_password(st, c.id, pw, &msg);
+        if (!e && c.op == 2)
+            e = rg_tokens_delete_user(st, c.id, &msg);
         if (!e && c.op == 2)
             e = rg_store_delete_password(st, c.id, &msg);
         rc = e ? cli_fail(e, &msg) : CLI_EXIT_OK;

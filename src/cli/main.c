@@ -19,7 +19,9 @@ static void help(FILE *out)
           "commands:\n"
           "  serve [options]                       run the HTTPS API and web GUI\n"
           "  realm add|modify|delete|list          manage realms (domains.cfg)\n"
+          "  realm check <realm>                   diagnose an OpenID realm's provider\n"
           "  user add|modify|delete|list           manage users (user.cfg)\n"
+          "  user token add|list|remove|modify     manage API tokens\n"
           "  user permissions <userid> [--path P]  show effective privileges\n"
           "  passwd <userid>                       set a pve-realm password (from stdin)\n"
           "  group add|modify|delete|list          manage groups\n"
@@ -32,6 +34,7 @@ static void help(FILE *out)
           "  --help             show this help\n"
           "  --version          show the version\n"
           "\n"
+          "The configuration directory must exist (`serve` creates it on first start).\n"
           "Run `realmgate <command>` without arguments for the command's usage.\n",
           out);
 }

@@ -17,6 +17,7 @@
 #include "base/rand.h"
 #include "jose/jws.h"
 #include "net/httpc.h"
+#include "oidc/clientauth.h"
 #include "oidc/idtoken.h"
 
 #define SPLIT_MAX_ITEMS 64 /* scopes, acr values, audiences */
@@ -350,6 +351,11 @@ static int code_valid(const char *code)
     return 1;
 }
 
+int rg_oidc_code_valid(const char *code)
+{
+    return code_valid(code);
+}
+
 /* Logs the provider's error response (Entra: error, error_description, error_codes,
  * trace_id) and fills msg. */
 static rg_err token_error(const struct rg_oidc_realm *realm, const char *url,
@@ -388,6 +394,46 @@ static rg_err token_error(const struct rg_oidc_realm *realm, const char *url,
                    desc[0] ? ": " : "", desc);
 }
 
+/* Appends client_assertion_type and client_assertion (private_key_jwt) to a token request. */
+static rg_err add_client_assertion(const struct rg_oidc_provider *prov,
+                                   const struct rg_oidc_realm *realm, struct rg_buf *body,
+                                   struct rg_msg *msg)
+{
+    const struct rg_oidc_discovery *d = &prov->disc;
+    const char *alg = rg_clientauth_alg(d->auth_algs_listed, d->auth_alg_ps256,
+                                        d->auth_alg_rs256);
+    struct rg_client_cred cred;
+    struct rg_msg why = {{0}};
+    char *jwt = NULL;
+    time_t now = time(NULL);
+    rg_err e;
+
+    if (!alg)
+        return rg_fail(msg, RG_ERR_CONFIG, "realm '%s': the provider accepts neither PS256 nor "
+                       "RS256 client assertions", realm->realm);
+    if (d->auth_methods_listed && !d->auth_pkjwt)
+        rg_warn("openid realm '%s': provider does not list private_key_jwt; sending a client "
+                "assertion anyway", realm->realm);
+    e = rg_clientauth_load(realm->client_cert, realm->client_cert_key, now, &cred, &why);
+    if (e)
+        return rg_fail(msg, e, "realm '%s': %s", realm->realm, why.text);
+    e = rg_clientauth_assertion(&cred, realm->client_id, d->token_endpoint, alg, now, &jwt, &why);
+    rg_clientauth_free(&cred);
+    if (e)
+        return rg_fail(msg, e, "realm '%s': %s", realm->realm, why.text);
+    e = rg_buf_appends(body, "&client_assertion_type=");
+    if (!e)
+        e = rg_url_encode(body, RG_CLIENTAUTH_TYPE);
+    if (!e)
+        e = rg_buf_appends(body, "&client_assertion=");
+    if (!e)
+        e = rg_url_encode(body, jwt);
+    rg_free_secret(jwt);
+    if (e)
+        return rg_fail(msg, e, "realm '%s': cannot build the token request", realm->realm);
+    return RG_OK;
+}
+
 /* POSTs the code to the token endpoint; *resp_out is the parsed JSON object. */
 static rg_err exchange_code(const struct rg_oidc_provider *prov, const char *ca_file, const struct rg_oidc_realm *realm,
                             const struct rg_oidc_pending *pending, const char *code,
@@ -397,7 +443,9 @@ static rg_err exchange_code(const struct rg_oidc_provider *prov, const char *ca_
     struct rg_httpc_opts o = {.max_body = RG_OIDC_TOKEN_RESPONSE_MAX, .ca_file = ca_file};
     struct rg_httpc_resp r;
     struct rg_msg why = {{0}};
-    int have_key = realm->client_key && realm->client_key[0];
+    /* a certificate (private_key_jwt, clientauth.h) replaces the secret when configured */
+    int use_cert = realm->client_cert && realm->client_cert[0];
+    int have_key = !use_cert && realm->client_key && realm->client_key[0];
     int use_post;
     json_t *doc = NULL;
     rg_err e;
@@ -431,6 +479,11 @@ static rg_err exchange_code(const struct rg_oidc_provider *prov, const char *ca_
         e = rg_buf_appends(&body, "&client_secret=");
         if (!e)
             e = rg_url_encode(&body, realm->client_key);
+    }
+    if (!e && use_cert) {
+        e = add_client_assertion(prov, realm, &body, msg);
+        if (e)
+            goto out;
     }
     if (!e && have_key && !use_post) {
         /* RFC 6749 §2.3.1: both parts form-urlencoded before the Basic encoding */
@@ -655,6 +708,14 @@ rg_err rg_oidc_finish(struct rg_oidc *rp, const struct rg_oidc_realm *realm,
                       const struct rg_oidc_pending *pending, const char *code,
                       const char *redirect_url, json_t **claims_out, struct rg_msg *msg)
 {
+    return rg_oidc_finish_ex(rp, realm, pending, code, redirect_url, claims_out, NULL, msg);
+}
+
+rg_err rg_oidc_finish_ex(struct rg_oidc *rp, const struct rg_oidc_realm *realm,
+                         const struct rg_oidc_pending *pending, const char *code,
+                         const char *redirect_url, json_t **claims_out, char **id_token_out,
+                         struct rg_msg *msg)
+{
     const struct rg_oidc_provider *prov = NULL;
     struct rg_msg why = {{0}};
     json_t *tok = NULL, *claims = NULL;
@@ -664,6 +725,8 @@ rg_err rg_oidc_finish(struct rg_oidc *rp, const struct rg_oidc_realm *realm,
     rg_err e;
 
     *claims_out = NULL;
+    if (id_token_out)
+        *id_token_out = NULL;
     e = check_realm(realm, msg);
     if (e)
         return e;
@@ -720,6 +783,10 @@ rg_err rg_oidc_finish(struct rg_oidc *rp, const struct rg_oidc_realm *realm,
     } else if (realm->query_userinfo) {
         rg_debug("openid realm '%s': provider has no userinfo endpoint; ID token claims only",
                  realm->realm);
+    }
+    if (id_token_out && !(*id_token_out = strdup(json_string_value(idt)))) {
+        e = rg_fail(msg, RG_ERR_NOMEM, "out of memory");
+        goto out;
     }
     *claims_out = claims;
     claims = NULL;

@@ -58,6 +58,8 @@ struct rg_oidc_realm {          /* filled by the caller from domains.cfg; string
     const char *acr_values;     /* NULL = not sent; split_list, sent space-joined */
     const char *audiences;      /* NULL = none; split_list */
     int query_userinfo;         /* 1 = call userinfo and merge */
+    const char *client_cert;    /* NULL, or PEM certificate file: private_key_jwt (clientauth.h) */
+    const char *client_cert_key;/* PEM private key file of client_cert */
 };
 
 struct rg_oidc;                 /* RP context: provider cache + pending dir; thread-safe */
@@ -89,6 +91,12 @@ rg_err rg_oidc_take_pending(struct rg_oidc *rp, const char *state, struct rg_oid
 rg_err rg_oidc_finish(struct rg_oidc *rp, const struct rg_oidc_realm *realm,
                       const struct rg_oidc_pending *pending, const char *code,
                       const char *redirect_url, json_t **claims_out, struct rg_msg *msg);
+/* As rg_oidc_finish; id_token_out (may be NULL) receives a malloc'd copy of the verified
+ * raw ID token (for a later logout's id_token_hint; free with rg_free_secret). */
+rg_err rg_oidc_finish_ex(struct rg_oidc *rp, const struct rg_oidc_realm *realm,
+                         const struct rg_oidc_pending *pending, const char *code,
+                         const char *redirect_url, json_t **claims_out, char **id_token_out,
+                         struct rg_msg *msg);
 
 /* Username claim per Proxmox: NULL/empty -> "sub"; if the claim exists (string) use it; else
  * alias "subject" -> sub, "username" -> preferred_username; else error
@@ -98,6 +106,9 @@ rg_err rg_oidc_claim_username(const json_t *claims, const char *username_claim, 
                               struct rg_msg *msg);
 
 /* ---- building blocks, exposed for unit tests ---- */
+
+/* 1 when code is acceptable: 1..RG_OIDC_CODE_MAX characters of printable ASCII. */
+int rg_oidc_code_valid(const char *code);
 
 /* 1 when redirect_url is acceptable (see above). */
 int rg_oidc_redirect_url_valid(const char *redirect_url);

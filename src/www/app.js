@@ -327,12 +327,15 @@
             return true;
         }
         if (q.get('error') !== null) {
-            /* An IdP error response (RFC 6749 §4.1.2.1): shown as text, then dropped from the address. */
-            var desc = q.get('error_description');
-            var text = desc ? desc : q.get('error');
+            /* An IdP error response (RFC 6749 §4.1.2.1). Anyone can craft such a link, so its
+             * free text (error_description) is never shown: only an error code of the RFC's
+             * form, else nothing (oidc-rp-tests CB-10). Then it is dropped from the address. */
+            var code = q.get('error');
             takeDeepLink();
             window.history.replaceState(null, '', cleanUrl(''));
-            showLogin('OpenID login failed: ' + text);
+            showLogin(/^[a-z_]{1,40}$/.test(code) ?
+                'OpenID login failed (' + code + '), please try again' :
+                'OpenID login failed, please try again');
             return true;
         }
         return false;
@@ -406,9 +409,16 @@
     function logout() {
         var btn = $('logout-button');
         btn.disabled = true;
-        /* The server may not implement logout (404/501); the cookie is cleared regardless. */
-        api('POST', '/access/logout', null, 5000).catch(function () { return null; }).then(function () {
+        /* The server ends the session (all its tickets); for an OpenID login it may answer with
+         * the provider's end-session URL, which signs out there too and comes back here. The
+         * cookie is cleared regardless of the answer. */
+        api('POST', '/access/logout', { 'redirect-url': window.location.origin }, 5000)
+            .catch(function () { return null; }).then(function (data) {
             clearTicket();
+            if (typeof data === 'string' && /^https?:\/\//i.test(data)) {
+                window.location.assign(data);
+                return;
+            }
             btn.disabled = false;
             var q = window.location.search;
             if (q) window.history.replaceState(null, '', cleanUrl(window.location.hash));

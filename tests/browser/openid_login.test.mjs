@@ -344,6 +344,37 @@ async function wrongPasswordScenario(browser) {
     }
 }
 
+/* A crafted link with an IdP error response must not put the attacker's text on the page. */
+async function idpErrorScenario(browser) {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(ACTION_TIMEOUT_MS);
+    page.setDefaultNavigationTimeout(ACTION_TIMEOUT_MS);
+    const errorText = () => page.evaluate(() => {
+        const e = document.getElementById('error');
+        return e && !e.hidden ? e.textContent : null;
+    });
+    const steps = [
+        ['error code shown, error_description never', async () => {
+            const evil = encodeURIComponent('Call +1 555 0100 to unlock <img src=x onerror=alert(3)>');
+            await page.goto(`${guiOrigin}/?error=access_denied&error_description=${evil}&state=x`);
+            await page.locator('#login-button').waitFor({ state: 'visible' });
+            eq(await errorText(page), 'OpenID login failed (access_denied), please try again', 'error box');
+            check(!page.url().includes('error'), `error parameters left in the address: ${page.url()}`);
+        }],
+        ['an error value that is not a code is not shown either', async () => {
+            await page.goto(`${guiOrigin}/?error=${encodeURIComponent('<b>Your account is locked</b>')}`);
+            await page.locator('#login-button').waitFor({ state: 'visible' });
+            eq(await errorText(page), 'OpenID login failed, please try again', 'error box');
+        }],
+    ];
+    try {
+        await scenario('IdP error response', page, steps);
+    } finally {
+        await context.close().catch(() => {});
+    }
+}
+
 /* ------------------------------------------------------------------ main */
 
 async function main() {
@@ -359,6 +390,7 @@ async function main() {
     try {
         await loginScenario(browser);
         await wrongPasswordScenario(browser);
+        await idpErrorScenario(browser);
     } finally {
         await withTimeout(browser.close(), 10000, 'closing the browser').catch(() => {});
     }

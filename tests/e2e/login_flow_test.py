@@ -4,6 +4,7 @@ ticket. Every check asserts exact values; the last line is "N passed, M failed".
 import html.parser
 import os
 import re
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -11,7 +12,7 @@ import urllib.parse
 import requests
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Demo  # noqa: E402
+from harness import BUILD, Demo  # noqa: E402
 
 RESULTS = []
 
@@ -177,6 +178,29 @@ def main():
             assert r.status_code == 401
         check("unknown or hostile state is refused", forged_state)
 
+        def parameter_schema():
+            """Unknown and repeated parameters are refused, never silently resolved."""
+            r = requests.post(f"{flow.api}/access/openid/auth-url", verify=False,
+                              data="realm=pve&realm=entra&redirect-url=" + flow.gui,
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+            assert r.status_code == 400, r.text
+            assert r.json()["message"] == \
+                "parameter verification failed: 'realm': given more than once", r.text
+            r = requests.post(f"{flow.api}/access/openid/auth-url?realm=pve", verify=False,
+                              data={"realm": "entra", "redirect-url": flow.gui})
+            assert r.status_code == 400, r.text
+            r = requests.post(f"{flow.api}/access/ticket", verify=False,
+                              data={"username": "admin@pve", "password": "x", "foo": "bar"})
+            assert r.status_code == 400, r.text
+            assert r.json()["message"] == ("parameter verification failed: 'foo': property is "
+                                           "not defined in schema and the schema does not allow "
+                                           "additional properties"), r.text
+            r = requests.post(f"{flow.api}/access/openid/login", verify=False,
+                              data="state=a&state=b&code=c&redirect-url=" + flow.gui,
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+            assert r.status_code == 400, r.text
+        check("unknown or repeated parameters are refused", parameter_schema)
+
         def wrong_password():
             resp = flow.idp_sign_in(flow.auth_url(), "alice@demo.example", "wrong-password")
             assert resp.status_code == 200, resp.status_code
@@ -226,6 +250,7 @@ def main():
             r = flow.login(q)
             assert r.status_code == 200, r.text
             t = r.json()["data"]["ticket"]
+            state["bob_ticket"] = t
             r = requests.get(f"{flow.api}/access/permissions", verify=False,
                              cookies={"PVEAuthCookie": t})
             perms = r.json()["data"]
@@ -234,6 +259,25 @@ def main():
                                      "Datastore.Audit": 1, "SDN.Audit": 1, "Pool.Audit": 1,
                                      "Mapping.Audit": 1}, perms
         check("bob gets exactly PVEAuditor on /vms", bob)
+
+        def verify_mode():
+            """POST /access/ticket with path+privs checks privileges (console proxies)."""
+            def post(**extra):
+                data = {"username": "bob@demo.example@entra", "password": state["bob_ticket"]}
+                data.update(extra)
+                return requests.post(f"{flow.api}/access/ticket", verify=False, data=data)
+            r = post(path="/vms/100", privs="VM.Audit")
+            assert r.status_code == 200 and r.json()["data"] == {
+                "username": "bob@demo.example@entra"}, r.text
+            r = post(path="/", privs="Sys.Modify,Permissions.Modify")
+            assert r.status_code == 401 and r.json()["message"] == "authentication failure"
+            r = post(path="/vms", privs="VM.Audit,VM.PowerMgmt")
+            assert r.status_code == 401, r.text
+            for bad in ({"path": "/../..", "privs": "Nope"}, {"path": "/vms"},
+                        {"privs": "VM.Audit"}, {"path": "/vms", "privs": ""}):
+                r = post(**bad)
+                assert r.status_code == 400, (bad, r.status_code, r.text)
+        check("ticket verification mode requires every listed privilege", verify_mode)
 
         def renew():
             r = requests.post(f"{flow.api}/access/ticket", verify=False,
@@ -261,6 +305,64 @@ def main():
                                     "password": "Demo-Alice-2026"})
             assert r.status_code == 401, "OpenID realms refuse password logins"
         check("pve realm password login; wrong password and openid user refused", pve_password)
+
+        def hostile_claims():
+            """Claim values that would corrupt or not survive user.cfg are dropped, not stored."""
+            subprocess.run([os.path.join(BUILD, "realmgate-idp"), "--state-dir",
+                            os.path.join(demo.dir, "idp"), "user", "add",
+                            "--tenant", demo.vars["TENANT_ID"], "--upn", "carol@demo.example",
+                            "--password", "Demo-Carol-2026", "--display-name", "Carol",
+                            "--given-name", "  lead  ", "--surname", "evil:0:0::::",
+                            "--mail", "carol@demo.example"],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            r = flow.login(flow.callback("carol@demo.example", "Demo-Carol-2026"))
+            # no ACL names carol: she logs in (autocreate) but has no privileges
+            assert r.status_code == 200, r.text
+            with open(os.path.join(demo.config_dir, "user.cfg")) as f:
+                lines = [l for l in f.read().splitlines() if l.startswith("user:carol@")]
+            assert lines == ["user:carol@demo.example@entra:1:0:lead::carol@demo.example:::"], lines
+            assert "claim 'family_name' not stored" in demo.server_log()
+        check("hostile name claims are trimmed or dropped at autocreate", hostile_claims)
+
+        def failure_delay():
+            """401s leave 3 s after the request (Proxmox), without holding worker threads."""
+            import concurrent.futures
+            bad = {"username": "admin@pve", "password": "not-the-password"}
+            t0 = time.monotonic()
+            r = requests.post(f"{flow.api}/access/ticket", verify=False, data=bad)
+            dt = time.monotonic() - t0
+            assert r.status_code == 401 and 2.95 <= dt < 5.0, (r.status_code, dt)
+            # 12 refused logins at once (the server has 4 workers) plus a normal request
+            with concurrent.futures.ThreadPoolExecutor(max_workers=12) as ex:
+                t0 = time.monotonic()
+                futs = [ex.submit(requests.post, f"{flow.api}/access/ticket", verify=False,
+                                  data=bad, timeout=20) for _ in range(12)]
+                time.sleep(0.5)
+                t1 = time.monotonic()
+                ok = requests.get(f"{flow.api}/access/domains", verify=False, timeout=5)
+                quick = time.monotonic() - t1
+                codes = [f.result().status_code for f in futs]
+                wall = time.monotonic() - t0
+            # well under the 3 s the refused logins wait: no worker thread is held by them
+            assert ok.status_code == 200 and quick < 2.5, quick
+            assert codes == [401] * 12, codes
+            assert wall < 6.0, wall
+        check("refused logins answer after 3 s without blocking the server", failure_delay)
+
+        def auth_url_rate_limit():
+            """An anonymous client cannot fill the pending-login store (20 per minute)."""
+            codes = []
+            for _ in range(45):  # at most two one-minute windows' worth
+                r = requests.post(f"{flow.api}/access/openid/auth-url", verify=False,
+                                  data={"realm": "entra", "redirect-url": flow.gui})
+                codes.append(r.status_code)
+                if r.status_code == 429:
+                    assert r.json()["message"] == ("too many OpenID login attempts from this "
+                                                   "address, try again in a minute"), r.text
+                    break
+            assert codes[-1] == 429 and set(codes[:-1]) == {200}, codes
+            assert len(codes) <= 41, len(codes)
+        check("auth-url is rate limited per client address", auth_url_rate_limit)
 
         def log_has_reasons():
             log = demo.server_log()

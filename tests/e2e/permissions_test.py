@@ -1,0 +1,95 @@
+"""GET /api2/json/access/permissions access rules (spec §5.9) over HTTPS with real tickets:
+a user may read their own permissions; reading another user's needs Sys.Audit on /access;
+with `path` the answer is {"<normalised path>": {...}}. Users are created with the admin CLI
+on a seeded demo state. The last line is "N passed, M failed".
+(The rule for a user's own API tokens is covered by tests/unit/access/perm_pools_test.c.)"""
+import os
+import sys
+
+import requests
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import BUILD, Demo  # noqa: E402
+
+RESULTS = []
+AUDITOR = {"Datastore.Audit": 1, "Mapping.Audit": 1, "Pool.Audit": 1, "SDN.Audit": 1,
+           "Sys.Audit": 1, "VM.Audit": 1, "VM.GuestAgent.Audit": 1}
+
+
+def check(name, fn):
+    try:
+        fn()
+        RESULTS.append((name, None))
+        print(f"ok   {name}")
+    except Exception as e:  # report and continue with the next case
+        RESULTS.append((name, e))
+        print(f"FAIL {name}: {type(e).__name__}: {e}")
+
+
+def main():
+    import subprocess
+    import time
+
+    demo = Demo("perms")
+    try:
+        api = f"{demo.gui}/api2/json"
+        rg = [os.path.join(BUILD, "realmgate"), "--config-dir", demo.config_dir]
+        for cmd in (["user", "add", "carl@pve", "--password", "Carl-Pass-2026"],
+                    ["user", "add", "audrey@pve", "--password", "Audrey-Pass-2026"],
+                    ["acl", "modify", "/access", "--users", "audrey@pve", "--roles", "PVEAuditor"],
+                    ["acl", "modify", "/vms/100", "--users", "carl@pve", "--roles", "PVEVMUser",
+                     "--propagate", "0"]):
+            subprocess.run(rg + cmd, check=True, stdout=subprocess.DEVNULL)
+        time.sleep(1.5)  # the server re-reads changed config files on the next request
+
+        def ticket(user, pw):
+            r = requests.post(f"{api}/access/ticket", data={"username": user, "password": pw},
+                              verify=False, timeout=10)
+            assert r.status_code == 200, r.text
+            return {"PVEAuthCookie": r.json()["data"]["ticket"]}
+
+        carl = ticket("carl@pve", "Carl-Pass-2026")
+        audrey = ticket("audrey@pve", "Audrey-Pass-2026")
+
+        def get(cookies, **params):
+            return requests.get(f"{api}/access/permissions", params=params, cookies=cookies,
+                                verify=False, timeout=10)
+
+        def self_read():
+            r = get(carl)
+            assert r.status_code == 200, r.text
+            data = r.json()["data"]
+            assert list(data) == ["/vms/100"], data
+            assert data["/vms/100"]["VM.Console"] == 0 and len(data["/vms/100"]) == 10, data
+            r = get(carl, userid="carl@pve", path="/vms/100/")
+            assert r.status_code == 200 and list(r.json()["data"]) == ["/vms/100"], r.text
+        check("a user reads their own permissions", self_read)
+
+        def other_refused():
+            r = get(carl, userid="audrey@pve")
+            assert r.status_code == 403, r.text
+            r = get(carl, userid="admin@pve", path="/")
+            assert r.status_code == 403, r.text
+        check("another user's permissions need Sys.Audit on /access", other_refused)
+
+        def auditor_reads():
+            r = get(audrey, userid="carl@pve", path="/")
+            assert r.status_code == 200 and r.json()["data"] == {"/": {}}, r.text
+            r = get(audrey, userid="admin@pve", path="/vms")
+            assert r.status_code == 200, r.text
+            privs = r.json()["data"]["/vms"]
+            assert len(privs) == 47 and set(privs.values()) == {1}, privs
+            r = get(audrey)
+            assert r.json()["data"]["/access"] == AUDITOR, r.text
+            assert "/" not in r.json()["data"], r.text
+        check("Sys.Audit on /access reads anyone's permissions", auditor_reads)
+    finally:
+        demo.stop()
+
+    failed = sum(1 for _, e in RESULTS if e)
+    print(f"{len(RESULTS) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -10,20 +10,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import BUILD, Demo  # noqa: E402
+from harness import BUILD, Demo, RESULTS, check  # noqa: E402
 from login_flow_test import Flow  # noqa: E402
-
-RESULTS = []
-
-
-def check(name, fn):
-    try:
-        fn()
-        RESULTS.append((name, None))
-        print(f"ok   {name}")
-    except Exception as e:  # report and continue with the next case
-        RESULTS.append((name, e))
-        print(f"FAIL {name}: {type(e).__name__}: {e}")
 
 
 def make_cert(d, name):

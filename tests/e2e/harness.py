@@ -21,6 +21,20 @@ SOURCE = os.environ.get("RG_SOURCE", os.path.abspath(os.path.join(os.path.dirnam
 BUILD = os.environ.get("RG_BUILD", os.path.join(SOURCE, "build"))
 
 
+RESULTS = []
+
+
+def check(name, fn):
+    """Runs one named case; a failure is reported and the next case still runs."""
+    try:
+        fn()
+        RESULTS.append((name, None))
+        print(f"ok   {name}")
+    except Exception as e:  # report and continue with the next case
+        RESULTS.append((name, e))
+        print(f"FAIL {name}: {type(e).__name__}: {e}")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -12,19 +12,7 @@ import urllib.parse
 import requests
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import BUILD, Demo  # noqa: E402
-
-RESULTS = []
-
-
-def check(name, fn):
-    try:
-        fn()
-        RESULTS.append((name, None))
-        print(f"ok   {name}")
-    except Exception as e:  # report and continue with the next case
-        RESULTS.append((name, e))
-        print(f"FAIL {name}: {type(e).__name__}: {e}")
+from harness import BUILD, Demo, RESULTS, check  # noqa: E402
 
 
 class FormParser(html.parser.HTMLParser):

@@ -14,20 +14,8 @@ import urllib.parse
 import requests
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Demo, free_port  # noqa: E402
+from harness import Demo, RESULTS, check, free_port  # noqa: E402
 from login_flow_test import Flow  # noqa: E402
-
-RESULTS = []
-
-
-def check(name, fn):
-    try:
-        fn()
-        RESULTS.append((name, None))
-        print(f"ok   {name}")
-    except Exception as e:  # report and continue with the next case
-        RESULTS.append((name, e))
-        print(f"FAIL {name}: {type(e).__name__}: {e}")
 
 
 def b64url_json(seg):

@@ -15,21 +15,10 @@ import time
 import requests
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import BUILD, SOURCE, Demo  # noqa: E402
+from harness import BUILD, Demo, RESULTS, SOURCE, check  # noqa: E402
 
-RESULTS = []
 TICKET_RE = re.compile(r"^PVE:([^:]+):[0-9A-F]{8}::[A-Za-z0-9+/=]+$")
 PAM_FILE = "/etc/pam.d/realmgate"
-
-
-def check(name, fn):
-    try:
-        fn()
-        RESULTS.append((name, None))
-        print(f"ok   {name}")
-    except Exception as e:  # report and continue with the next case
-        RESULTS.append((name, e))
-        print(f"FAIL {name}: {type(e).__name__}: {e}")
 
 
 def children(pid):

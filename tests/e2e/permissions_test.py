@@ -9,21 +9,10 @@ import sys
 import requests
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import BUILD, Demo  # noqa: E402
+from harness import BUILD, Demo, RESULTS, check  # noqa: E402
 
-RESULTS = []
 AUDITOR = {"Datastore.Audit": 1, "Mapping.Audit": 1, "Pool.Audit": 1, "SDN.Audit": 1,
            "Sys.Audit": 1, "VM.Audit": 1, "VM.GuestAgent.Audit": 1}
-
-
-def check(name, fn):
-    try:
-        fn()
-        RESULTS.append((name, None))
-        print(f"ok   {name}")
-    except Exception as e:  # report and continue with the next case
-        RESULTS.append((name, e))
-        print(f"FAIL {name}: {type(e).__name__}: {e}")
 
 
 def main():

@@ -15,20 +15,9 @@ from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import BUILD, Demo  # noqa: E402
+from harness import BUILD, Demo, RESULTS, check  # noqa: E402
 
-RESULTS = []
 ADMIN_PW = "Demo-Admin-2026"
-
-
-def check(name, fn):
-    try:
-        fn()
-        RESULTS.append((name, None))
-        print(f"ok   {name}")
-    except Exception as e:  # report and continue with the next case
-        RESULTS.append((name, e))
-        print(f"FAIL {name}: {type(e).__name__}: {e}")
 
 
 def refused(status, fn):

@@ -69,7 +69,11 @@ bool rg_userid_check(const char *id)
         return false;
     for (const char *p = id; p < at; p++) {
         unsigned char c = (unsigned char)*p;
-        if (c < 0x20 || c == 0x7f || is_space(c) || c == ':' || c == '/')
+        /* ',' and ';' too: user.cfg stores group members and ACL members as split_lists,
+         * so a name "x,admin@pve" would read back as two members (a deliberate difference
+         * from Proxmox, whose pattern lets it through) */
+        if (c < 0x20 || c == 0x7f || is_space(c) || c == ':' || c == '/' || c == ',' ||
+            c == ';')
             return false;
     }
     return true;

@@ -41,7 +41,9 @@ bool rg_realmid_check(const char *id);
 /* Realm-id pattern without the 32-char limit (what the domains.cfg parser checks). */
 bool rg_realmid_pattern(const char *id);
 /* User id `<name>@<realm>`: realm after the LAST '@' (valid realm id); name >= 1 char without
- * whitespace, ':', '/' or any control char (may contain '@'); whole id 3..64 bytes. */
+ * whitespace, ':', '/', ',', ';' or any control char (may contain '@'); whole id 3..64 bytes.
+ * ',' and ';' are refused although Proxmox allows them: they separate list items in
+ * user.cfg, and a member "x,admin@pve" would read back as "admin@pve". */
 bool rg_userid_check(const char *id);
 /* Splits a valid user id into name (<= 64) and realm (<= 32). RG_ERR_INVALID if not valid. */
 rg_err rg_userid_split(const char *id, char name[RG_USERID_MAX + 1],

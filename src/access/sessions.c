@@ -543,8 +543,16 @@ rg_err rg_sessions_record(struct rg_sessions *s, const char *userid, time_t t, t
     if (joined) {
         json_t *tk = json_object_get(joined, "tickets");
         if (!session_has(joined, t)) {
-            if (json_array_size(tk) >= RG_SESSION_TICKETS_MAX)
+            if (json_array_size(tk) >= RG_SESSION_TICKETS_MAX) {
+                /* a ticket the record forgets could not be signed out any more: it is
+                 * revoked now instead (the chain's newer tickets stay valid) */
+                time_t oldest = (time_t)json_integer_value(json_array_get(tk, 0));
+                if ((e = revoke_times(s, userid, &oldest, 1, now))) {
+                    rg_fail(msg, e, "sessions: cannot revoke a dropped ticket of '%s'", userid);
+                    goto out;
+                }
                 json_array_remove(tk, 0);
+            }
             json_array_append_new(tk, json_integer((json_int_t)t));
         }
         sid = NULL; /* the sid index already knows this session */
@@ -564,8 +572,19 @@ rg_err rg_sessions_record(struct rg_sessions *s, const char *userid, time_t t, t
         else if (idt)
             rg_warn("sessions: ID token of '%s' over %d bytes not kept (logout without hint)",
                     userid, RG_SESSION_IDTOKEN_MAX);
-        if (json_array_size(arr) >= RG_SESSIONS_PER_USER)
+        if (json_array_size(arr) >= RG_SESSIONS_PER_USER) {
+            /* the oldest session ends: its tickets are revoked rather than forgotten */
+            time_t times[RG_SESSION_TICKETS_MAX + 1];
+            size_t nt = session_times(json_array_get(arr, 0), times);
+            if ((e = revoke_times(s, userid, times, nt, now))) {
+                json_decref(sess);
+                rg_fail(msg, e, "sessions: cannot end the oldest session of '%s'", userid);
+                goto out;
+            }
+            rg_info("sessions: '%s' has %d sessions; the oldest was ended", userid,
+                    RG_SESSIONS_PER_USER);
             json_array_remove(arr, 0);
+        }
         json_array_append_new(arr, sess);
     }
     if ((e = user_store(s, userid, doc))) {

@@ -12,7 +12,9 @@
  *                             ticket would have expired anyway (TIME + RG_TICKET_MAX_AGE)
  *   u-<sha256 hex of userid>  JSON {userid, sessions:[{realm, sid, id_token, created,
  *                             tickets:[TIME...]}]}: one user's sessions (at most
- *                             RG_SESSIONS_PER_USER, the oldest dropped first; ticket times
+ *                             RG_SESSIONS_PER_USER: a new one ends the oldest, whose tickets
+ *                             are revoked; a chain keeps RG_SESSION_TICKETS_MAX ticket times,
+ *                             a time it forgets is revoked at once; ticket times
  *                             older than the ticket lifetime are pruned on every write)
  *   s-<sha256 hex of sid>     the user ids (one a line, at most RG_SID_USERS_MAX) that have a
  *                             session with this IdP session id (front-channel logout by sid)

@@ -1836,6 +1836,12 @@ rg_err rg_usercfg_acl_change_ex(struct rg_usercfg *cfg, const char *path, const 
             e = rg_fail(msg, RG_ERR_INVALID, "invalid user id '%.64s'", ul.items[i]);
             goto out;
         }
+        if (!remove && !strcmp(ul.items[i], "root@pam")) {
+            /* the writer never stores them (Proxmox neither): say so instead of a silent 200 */
+            e = rg_fail(msg, RG_ERR_INVALID, "root@pam has every privilege on every path; "
+                                             "ACL entries for it are not stored");
+            goto out;
+        }
         if (!remove && !user_mut(cfg, ul.items[i]) &&
             !(absent_ok && absent_ok(absent_ctx, ul.items[i]))) {
             e = rg_fail(msg, RG_ERR_NOTFOUND, "user '%s' does not exist", ul.items[i]);

@@ -28,6 +28,13 @@ void rg_reply_login_session(struct rg_call *c, const struct rg_snapshot *snap,
      * (tickets may lie up to 5 minutes in the future, ticket.h). */
     while (t < now + 10 && rg_sessions_revoked(c->api->sessions, userid, t))
         t++;
+    if (rg_sessions_revoked(c->api->sessions, userid, t)) {
+        /* ten signed-out seconds in a row: never hand out a ticket that is already dead */
+        rg_warn("login of '%s' refused: every ticket time up to %lds ahead is signed out",
+                userid, (long)(t - now));
+        rg_reply_error(c, 503, "too many sign-ins and sign-outs; try again in a few seconds");
+        return;
+    }
     if (rg_login_ticket_create(snap->ticket_key, userid, t, &ticket) ||
         rg_csrf_token_create(snap->csrf_secret, userid, now, csrf) ||
         rg_perm_cap(&snap->users, userid, &cap)) {

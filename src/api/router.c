@@ -37,44 +37,56 @@ static const char *const P_ACL_PUT[] = {"path", "roles", "users", "groups", "tok
 static const char *const P_AUTH_URL[] = {"realm", "redirect-url", NULL};
 static const char *const P_LOGIN[] = {"state", "code", "redirect-url", NULL};
 static const char *const P_LOGOUT[] = {"redirect-url", NULL};
+static const char *const P_DIGEST[] = {"digest", NULL};
+static const char *const P_USERS_LIST[] = {"enabled", "full", NULL};
+static const char *const P_TOKEN_CREATE[] = {"comment", "expire", "privsep", NULL};
+static const char *const P_TOKEN_UPDATE[] = {"comment", "expire", "privsep", "regenerate", NULL};
+static const char *const P_PASSWORD[] = {"userid", "password", "confirmation-password", NULL};
+static const char *const P_GROUP_CREATE[] = {"groupid", "comment", NULL};
+static const char *const P_GROUP_UPDATE[] = {"comment", NULL};
+static const char *const P_ROLE_CREATE[] = {"roleid", "privs", NULL};
+static const char *const P_ROLE_UPDATE[] = {"privs", "append", NULL};
+static const char *const P_FRONTCHANNEL[] = {"sid", "iss", NULL};
 
+/* params NULL: the handler hands the whole parameter set to the access layer, which refuses
+ * keys it does not know (user and realm options). */
 static const struct route routes[] = {
     {"GET", "/access/domains", rg_h_domains, 0, P_NONE},
     {"POST", "/access/domains", rg_h_domains_create, 1, NULL},
-    {"GET", "/access/domains/{realm}", rg_h_domain_get, 1, NULL},
+    {"GET", "/access/domains/{realm}", rg_h_domain_get, 1, P_NONE},
     {"PUT", "/access/domains/{realm}", rg_h_domain_update, 1, NULL},
-    {"DELETE", "/access/domains/{realm}", rg_h_domain_delete, 1, NULL},
-    {"GET", "/access/ticket", rg_h_ticket_get, 0, NULL},
+    {"DELETE", "/access/domains/{realm}", rg_h_domain_delete, 1, P_DIGEST},
+    {"GET", "/access/ticket", rg_h_ticket_get, 0, P_NONE},
     {"POST", "/access/ticket", rg_h_ticket_post, 0, P_TICKET},
     {"GET", "/access/permissions", rg_h_access_permissions, 1, P_PERMISSIONS},
-    {"GET", "/access/acl", rg_h_access_acl_get, 1, NULL},
+    {"GET", "/access/acl", rg_h_access_acl_get, 1, P_NONE},
     {"PUT", "/access/acl", rg_h_access_acl_put, 1, P_ACL_PUT},
-    {"GET", "/access/users", rg_h_users_list, 1, NULL},
+    {"GET", "/access/users", rg_h_users_list, 1, P_USERS_LIST},
     {"POST", "/access/users", rg_h_user_create, 1, NULL},
-    {"GET", "/access/users/{userid}", rg_h_user_read, 1, NULL},
+    {"GET", "/access/users/{userid}", rg_h_user_read, 1, P_NONE},
     {"PUT", "/access/users/{userid}", rg_h_user_update, 1, NULL},
-    {"DELETE", "/access/users/{userid}", rg_h_user_delete, 1, NULL},
-    {"GET", "/access/users/{userid}/token", rg_h_tokens_list, 1, NULL},
-    {"GET", "/access/users/{userid}/token/{tokenid}", rg_h_token_read, 1, NULL},
-    {"POST", "/access/users/{userid}/token/{tokenid}", rg_h_token_create, 1, NULL},
-    {"PUT", "/access/users/{userid}/token/{tokenid}", rg_h_token_update, 1, NULL},
-    {"DELETE", "/access/users/{userid}/token/{tokenid}", rg_h_token_delete, 1, NULL},
-    {"PUT", "/access/password", rg_h_password_put, 1, NULL},
-    {"GET", "/access/groups", rg_h_groups_list, 1, NULL},
-    {"POST", "/access/groups", rg_h_group_create, 1, NULL},
-    {"GET", "/access/groups/{groupid}", rg_h_group_read, 1, NULL},
-    {"PUT", "/access/groups/{groupid}", rg_h_group_update, 1, NULL},
-    {"DELETE", "/access/groups/{groupid}", rg_h_group_delete, 1, NULL},
-    {"GET", "/access/roles", rg_h_roles_list, 1, NULL},
-    {"POST", "/access/roles", rg_h_role_create, 1, NULL},
-    {"GET", "/access/roles/{roleid}", rg_h_role_read, 1, NULL},
-    {"PUT", "/access/roles/{roleid}", rg_h_role_update, 1, NULL},
-    {"DELETE", "/access/roles/{roleid}", rg_h_role_delete, 1, NULL},
-    {"GET", "/access/openid", rg_h_openid_index, 1, NULL},
+    {"DELETE", "/access/users/{userid}", rg_h_user_delete, 1, P_NONE},
+    {"GET", "/access/users/{userid}/token", rg_h_tokens_list, 1, P_NONE},
+    {"GET", "/access/users/{userid}/token/{tokenid}", rg_h_token_read, 1, P_NONE},
+    {"POST", "/access/users/{userid}/token/{tokenid}", rg_h_token_create, 1, P_TOKEN_CREATE},
+    {"PUT", "/access/users/{userid}/token/{tokenid}", rg_h_token_update, 1, P_TOKEN_UPDATE},
+    {"DELETE", "/access/users/{userid}/token/{tokenid}", rg_h_token_delete, 1, P_NONE},
+    {"PUT", "/access/password", rg_h_password_put, 1, P_PASSWORD},
+    {"GET", "/access/groups", rg_h_groups_list, 1, P_NONE},
+    {"POST", "/access/groups", rg_h_group_create, 1, P_GROUP_CREATE},
+    {"GET", "/access/groups/{groupid}", rg_h_group_read, 1, P_NONE},
+    {"PUT", "/access/groups/{groupid}", rg_h_group_update, 1, P_GROUP_UPDATE},
+    {"DELETE", "/access/groups/{groupid}", rg_h_group_delete, 1, P_NONE},
+    {"GET", "/access/roles", rg_h_roles_list, 1, P_NONE},
+    {"POST", "/access/roles", rg_h_role_create, 1, P_ROLE_CREATE},
+    {"GET", "/access/roles/{roleid}", rg_h_role_read, 1, P_NONE},
+    {"PUT", "/access/roles/{roleid}", rg_h_role_update, 1, P_ROLE_UPDATE},
+    {"DELETE", "/access/roles/{roleid}", rg_h_role_delete, 1, P_NONE},
+    {"GET", "/access/openid", rg_h_openid_index, 1, P_NONE},
     {"POST", "/access/openid/auth-url", rg_h_openid_auth_url, 0, P_AUTH_URL},
     {"POST", "/access/openid/login", rg_h_openid_login, 0, P_LOGIN},
     {"POST", "/access/logout", rg_h_logout, 1, P_LOGOUT},
-    {"GET", "/access/openid/frontchannel-logout", rg_h_openid_frontchannel_logout, 0, NULL},
+    {"GET", "/access/openid/frontchannel-logout", rg_h_openid_frontchannel_logout, 0, P_FRONTCHANNEL},
 };
 
 const char *rg_call_pathp(const struct rg_call *c, const char *name)

@@ -14,6 +14,7 @@
 #include "net/httpc.h"
 #include "oidc/provider.h"
 #include "oidc/rp.h"
+#include "base/log.h"
 #include "base/url.h"
 
 struct report {
@@ -33,11 +34,14 @@ static void say(struct report *r, const char *kind, const char *fmt, ...)
         r->problems++;
     else if (!strcmp(kind, "WARNING"))
         r->warnings++;
-    printf("%-8s ", kind);
+    char text[2048], safe[2048 * 4 + 8];
+
     va_start(ap, fmt);
-    vprintf(fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    putchar('\n');
+    /* findings quote what the provider sent: no escape sequence or line break of theirs
+     * reaches the admin's terminal */
+    printf("%-8s %s\n", kind, rg_log_sanitize(text, safe, sizeof safe));
 }
 
 /* The ID-token algorithms the verifier implements (jose/jws.h). */

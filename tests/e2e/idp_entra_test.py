@@ -513,6 +513,22 @@ def test_max_age_and_auth_time():
     assert "auth_time" not in jwt_parts(redeem(code).json()["id_token"])[1]
 
 
+def test_prompt_select_account_and_domain_hint():
+    s = requests.Session()
+    get_code(session=s)                       # signs in: the session cookie is set
+    r = authorize(base_params(), session=s)   # no prompt: silent single sign-on
+    assert r.status_code == 302 and "code=" in r.headers["Location"], r.status_code
+    # select_account never signs in silently: the account form comes back
+    r = authorize(base_params(prompt="select_account"), session=s)
+    assert r.status_code == 200 and 'name="loginfmt"' in r.text, r.status_code
+    assert "Location" not in r.headers
+    # domain_hint is accepted and changes nothing without federation
+    r = authorize(base_params(domain_hint="demo.example"), session=s)
+    assert r.status_code == 302 and "code=" in r.headers["Location"], r.status_code
+    r = authorize(base_params(domain_hint="demo.example"))
+    assert r.status_code == 200 and 'name="passwd"' in r.text, r.status_code
+
+
 def test_organizations_authority():
     for word in ("organizations", "common"):
         d = requests.get(f"{C.base}/{word}/v2.0/.well-known/openid-configuration").json()
@@ -721,7 +737,8 @@ TESTS = [
     test_consent_page_and_accept, test_pairwise_sub, test_group_claims_settings,
     test_groups_overage, test_roles_from_assignments, test_guest_user,
     test_key_rollover_old_key_still_verifies, test_client_credentials, test_private_key_jwt,
-    test_front_channel_logout, test_max_age_and_auth_time, test_organizations_authority,
+    test_front_channel_logout, test_max_age_and_auth_time, test_prompt_select_account_and_domain_hint,
+    test_organizations_authority,
     test_optional_claims_and_login_hint, test_platforms_spa_and_public,
     test_scheduled_key_rollover, test_serve_tls_refusals, test_logout_hint_picks_the_account,
     test_implicit_id_token_hybrid_and_hasgroups, test_clean_shutdown,

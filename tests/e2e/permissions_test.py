@@ -29,7 +29,6 @@ def main():
                     ["acl", "modify", "/vms/100", "--users", "carl@pve", "--roles", "PVEVMUser",
                      "--propagate", "0"]):
             subprocess.run(rg + cmd, check=True, stdout=subprocess.DEVNULL)
-        time.sleep(1.5)  # the server re-reads changed config files on the next request
 
         def ticket(user, pw):
             r = requests.post(f"{api}/access/ticket", data={"username": user, "password": pw},
@@ -43,6 +42,42 @@ def main():
         def get(cookies, **params):
             return requests.get(f"{api}/access/permissions", params=params, cookies=cookies,
                                 verify=False, timeout=10)
+
+        def list_separator_ids():
+            """A user id with ',' or ';' would read back from user.cfg's member lists as two
+            members ("zz,admin@pve" -> "admin@pve"): refused by the API and the CLI."""
+            r = requests.post(f"{api}/access/ticket", verify=False, timeout=10,
+                              data={"username": "admin@pve", "password": "Demo-Admin-2026"})
+            d = r.json()["data"]
+            for bad in ("zz,admin@pve", "q;carl@pve"):
+                r = requests.post(f"{api}/access/users", verify=False, timeout=10,
+                                  data={"userid": bad, "password": "Some-Pass-2026"},
+                                  cookies={"PVEAuthCookie": d["ticket"]},
+                                  headers={"CSRFPreventionToken": d["CSRFPreventionToken"]})
+                assert r.status_code == 400, (bad, r.status_code, r.text)
+                p = subprocess.run(rg + ["user", "add", bad], capture_output=True, text=True)
+                assert p.returncode == 1, (bad, p.returncode, p.stderr)
+            with open(os.path.join(demo.config_dir, "user.cfg")) as f:
+                text = f.read()
+            assert "zz" not in text and "q;" not in text, text
+        check("user ids with list separators are refused", list_separator_ids)
+
+        def schema_and_root_acl():
+            r = requests.post(f"{api}/access/ticket", verify=False, timeout=10,
+                              data={"username": "admin@pve", "password": "Demo-Admin-2026"})
+            d = r.json()["data"]
+            auth = {"cookies": {"PVEAuthCookie": d["ticket"]}, "verify": False, "timeout": 10,
+                    "headers": {"CSRFPreventionToken": d["CSRFPreventionToken"]}}
+            r = requests.post(f"{api}/access/groups", data={"groupid": "g1"}, **auth)
+            assert r.status_code == 200, r.text
+            r = requests.put(f"{api}/access/groups/g1", data={"members": "admin@pve"}, **auth)
+            assert r.status_code == 400 and r.json()["message"] == (
+                "parameter verification failed: 'members': property is not defined in schema "
+                "and the schema does not allow additional properties"), r.text
+            r = requests.put(f"{api}/access/acl", **auth,
+                             data={"path": "/", "roles": "PVEAuditor", "users": "root@pam"})
+            assert r.status_code == 400 and "root@pam has every privilege" in r.text, r.text
+        check("unknown parameters and root@pam ACL entries are refused", schema_and_root_acl)
 
         def self_read():
             r = get(carl)

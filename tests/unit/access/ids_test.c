@@ -29,6 +29,8 @@ static const struct idcase userids[] = {
     {"alice@s!o", false},
     {"alice@pve!tok", false},            /* a token id is not a user id */
     {"J\xc3\xbcrgen@pve", true},         /* UTF-8 name bytes are fine */
+    {"zz,admin@pve", false},             /* ',' and ';' split lists in user.cfg */
+    {"q;carol@pve", false},
 };
 
 START_TEST(userid_grammar)

@@ -84,6 +84,43 @@ START_TEST(logout_revokes_whole_renewal_chain)
 }
 END_TEST
 
+/* Overflowing a record must not let a ticket escape sign-out (adversarial review). */
+START_TEST(overflow_revokes_what_the_record_forgets)
+{
+    struct rg_sessions *s = open_dir();
+    struct rg_session_info info = {"entra", "sid-9", NULL};
+    struct rg_session_ended ended;
+    struct rg_msg msg = {{0}};
+    time_t now = 1700000000, t;
+
+    /* one chain renewed RG_SESSION_TICKETS_MAX + 1 times: the first ticket drops out */
+    ck_assert_int_eq(rg_sessions_record(s, "carol@entra", now, -1, &info, now, &msg), RG_OK);
+    for (t = 1; t <= RG_SESSION_TICKETS_MAX; t++)
+        ck_assert_int_eq(rg_sessions_record(s, "carol@entra", now + t, now + t - 1, NULL,
+                                            now + t, &msg), RG_OK);
+    ck_assert_int_eq(rg_sessions_revoked(s, "carol@entra", now), 1);
+    ck_assert_int_eq(rg_sessions_revoked(s, "carol@entra", now + 1), 0);
+    ck_assert_int_eq(rg_sessions_end(s, "carol@entra", now + RG_SESSION_TICKETS_MAX, now + 100,
+                                     &ended, &msg), RG_OK);
+    rg_session_ended_clear(&ended);
+    for (t = 0; t <= RG_SESSION_TICKETS_MAX; t++)
+        ck_assert_msg(rg_sessions_revoked(s, "carol@entra", now + t), "ticket %ld alive", (long)t);
+
+    /* RG_SESSIONS_PER_USER + 1 logins: the oldest session ends with its renewal */
+    now += 1000;
+    ck_assert_int_eq(rg_sessions_record(s, "dan@entra", now, -1, &info, now, &msg), RG_OK);
+    ck_assert_int_eq(rg_sessions_record(s, "dan@entra", now + 1, now, NULL, now + 1, &msg),
+                     RG_OK);
+    for (t = 2; t < RG_SESSIONS_PER_USER + 2; t++)
+        ck_assert_int_eq(rg_sessions_record(s, "dan@entra", now + t, -1, NULL, now + t, &msg),
+                         RG_OK);
+    ck_assert_int_eq(rg_sessions_revoked(s, "dan@entra", now), 1);
+    ck_assert_int_eq(rg_sessions_revoked(s, "dan@entra", now + 1), 1);
+    ck_assert_int_eq(rg_sessions_revoked(s, "dan@entra", now + 2), 0);
+    rg_sessions_close(s);
+}
+END_TEST
+
 START_TEST(password_login_without_record)
 {
     struct rg_sessions *s = open_dir();
@@ -180,6 +217,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, ticket_time_parse);
     tcase_add_test(tc, logout_revokes_whole_renewal_chain);
+    tcase_add_test(tc, overflow_revokes_what_the_record_forgets);
     tcase_add_test(tc, password_login_without_record);
     tcase_add_test(tc, frontchannel_by_sid_and_realm_filter);
     tcase_add_test(tc, expired_entries_pruned);

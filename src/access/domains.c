@@ -46,6 +46,7 @@ static const struct optdef openid_opts[] = {
     {"groups-claim", OPT_STR, 0, 0, CHK_GROUPS_CLAIM, S_OFF(groups_claim)},
     {"groups-map", OPT_STR, 0, 0, CHK_GROUPS_MAP, S_OFF(groups_map)},
     {"groups-overwrite", OPT_BOOL, 0, 0, CHK_TEXT, S_OFF(groups_overwrite)},
+    {"hmac-id-tokens", OPT_BOOL, 0, 0, CHK_TEXT, S_OFF(hmac_id_tokens)},
     {"issuer-url", OPT_STR, 1, 0, CHK_URL, S_OFF(issuer_url)},
     {"prompt", OPT_STR, 0, 0, CHK_PROMPT, S_OFF(prompt)},
     {"query-userinfo", OPT_BOOL, 0, 0, CHK_TEXT, S_OFF(query_userinfo)},
@@ -286,6 +287,7 @@ static void realm_init(struct rg_realm *r)
 {
     memset(r, 0, sizeof *r);
     r->autocreate = r->groups_autocreate = r->groups_overwrite = r->query_userinfo = -1;
+    r->hmac_id_tokens = -1;
 }
 
 static void realm_clear(struct rg_realm *r)
@@ -329,6 +331,7 @@ static rg_err realm_copy(const struct rg_realm *s, struct rg_realm *d)
     d->groups_autocreate = s->groups_autocreate;
     d->groups_overwrite = s->groups_overwrite;
     d->query_userinfo = s->query_userinfo;
+    d->hmac_id_tokens = s->hmac_id_tokens;
     if ((e = dup_opt(&d->comment, s->comment)) || (e = dup_opt(&d->tfa, s->tfa)) ||
         (e = dup_opt(&d->issuer_url, s->issuer_url)) ||
         (e = dup_opt(&d->client_id, s->client_id)) ||

@@ -70,6 +70,7 @@ struct rg_realm {
     int groups_autocreate;
     int groups_overwrite;
     int query_userinfo;
+    int hmac_id_tokens;      /* our option: accept HS* ID tokens keyed with client-key */
     /* ldap/ad: the property lines of the section, verbatim (each "\t..." + "\n"). */
     char *raw;
 };

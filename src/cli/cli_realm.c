@@ -18,6 +18,7 @@ static const struct cli_opt openid_opts[] = {
     {"groups-claim", CLI_OPT_VALUE},  {"groups-autocreate", CLI_OPT_BOOL},
     {"groups-map", CLI_OPT_VALUE},
     {"groups-overwrite", CLI_OPT_BOOL}, {"query-userinfo", CLI_OPT_BOOL},
+    {"hmac-id-tokens", CLI_OPT_BOOL},
     {"tfa", CLI_OPT_VALUE},           {"delete", CLI_OPT_VALUE},
     {"digest", CLI_OPT_VALUE},        {"client-cert", CLI_OPT_VALUE},
     {"client-cert-key", CLI_OPT_VALUE}, {NULL, 0},

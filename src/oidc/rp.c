@@ -584,7 +584,7 @@ static rg_err verify_id_token(struct rg_oidc *rp, const struct rg_oidc_realm *re
         e = rg_fail(msg, RG_ERR_AUTH, "realm '%s': nested ID token (cty) refused", realm->realm);
         goto out;
     }
-    n = allowed_algs(*prov, have_key ? realm->client_key : NULL, algs, &secret);
+    n = allowed_algs(*prov, have_key && realm->allow_hmac ? realm->client_key : NULL, algs, &secret);
     if (n == 0) {
         e = rg_fail(msg, RG_ERR_AUTH, "realm '%s': no usable ID token algorithm (HMAC needs a "
                     "client key)", realm->realm);
@@ -604,7 +604,7 @@ static rg_err verify_id_token(struct rg_oidc *rp, const struct rg_oidc_realm *re
         rg_oidc_provider_release(rp->cache, *prov);
         *prov = fresh;
         /* algs pointed into the released snapshot: take them from the new one */
-        n = allowed_algs(*prov, have_key ? realm->client_key : NULL, algs, &secret);
+        n = allowed_algs(*prov, have_key && realm->allow_hmac ? realm->client_key : NULL, algs, &secret);
         e = n ? rg_jws_verify(&jws, &(*prov)->keys, algs, secret, &why) : RG_ERR_AUTH;
     }
     if (e) {

@@ -58,6 +58,10 @@ struct rg_oidc_realm {          /* filled by the caller from domains.cfg; string
     const char *acr_values;     /* NULL = not sent; split_list, sent space-joined */
     const char *audiences;      /* NULL = none; split_list */
     int query_userinfo;         /* 1 = call userinfo and merge */
+    int allow_hmac;             /* 1 = HS256/384/512 ID tokens keyed with client_key are
+                                 * accepted when the provider advertises them (realm option
+                                 * hmac-id-tokens; off by default: a client secret is a weaker
+                                 * key than the provider's signing key) */
     const char *client_cert;    /* NULL, or PEM certificate file: private_key_jwt (clientauth.h) */
     const char *client_cert_key;/* PEM private key file of client_cert */
 };

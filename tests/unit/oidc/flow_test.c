@@ -619,7 +619,7 @@ END_TEST
 
 static json_t *hs_claims_nonce;
 
-START_TEST(hmac_only_when_advertised_and_keyed)
+START_TEST(hmac_only_when_opted_in_advertised_and_keyed)
 {
     struct rg_oidc *rp;
     struct rg_oidc_realm r = realm();
@@ -652,6 +652,10 @@ START_TEST(hmac_only_when_advertised_and_keyed)
         free(s);
     }
     set_token_response(tok, "Bearer");
+    /* advertised and keyed, but the realm has not opted in */
+    ck_assert_int_eq(rg_oidc_finish(rp, &r, &pend, "c", REDIRECT, &claims, &msg), RG_ERR_AUTH);
+    ck_assert_ptr_nonnull(strstr(msg.text, "JWS alg 'HS256' not in the allowed list"));
+    r.allow_hmac = 1;
     ck_assert_int_eq(rg_oidc_finish(rp, &r, &pend, "c", REDIRECT, &claims, &msg), RG_OK);
     json_decref(claims);
 
@@ -762,7 +766,7 @@ int main(void)
     tcase_add_test(tc, key_rotation_and_throttle);
     tcase_add_test(tc, token_endpoint_errors);
     tcase_add_test(tc, userinfo_failures);
-    tcase_add_test(tc, hmac_only_when_advertised_and_keyed);
+    tcase_add_test(tc, hmac_only_when_opted_in_advertised_and_keyed);
     tcase_add_test(tc, discovery_refused_before_auth_request);
     tcase_add_test(tc, state_is_single_use);
     suite_add_tcase(s, tc);

@@ -38,6 +38,7 @@ static const struct optdef openid_opts[] = {
     {"autocreate", OPT_BOOL, 0, 0, CHK_TEXT, S_OFF(autocreate)},
     {"client-cert", OPT_STR, 0, 0, CHK_PATH, S_OFF(client_cert)},
     {"client-cert-key", OPT_STR, 0, 0, CHK_PATH, S_OFF(client_cert_key)},
+    {"ca-file", OPT_STR, 0, 0, CHK_PATH, S_OFF(ca_file)},
     {"client-id", OPT_STR, 1, 0, CHK_URL, S_OFF(client_id)},
     {"client-key", OPT_STR, 0, 0, CHK_URL, S_OFF(client_key)},
     {"comment", OPT_STR, 0, 0, CHK_COMMENT, S_OFF(comment)},
@@ -305,6 +306,7 @@ static void realm_clear(struct rg_realm *r)
     free(r->groups_claim);
     free(r->client_cert);
     free(r->client_cert_key);
+    free(r->ca_file);
     free(r->groups_map);
     free(r->raw);
     realm_init(r);
@@ -343,6 +345,7 @@ static rg_err realm_copy(const struct rg_realm *s, struct rg_realm *d)
         (e = dup_opt(&d->groups_claim, s->groups_claim)) ||
         (e = dup_opt(&d->client_cert, s->client_cert)) ||
         (e = dup_opt(&d->client_cert_key, s->client_cert_key)) ||
+        (e = dup_opt(&d->ca_file, s->ca_file)) ||
         (e = dup_opt(&d->groups_map, s->groups_map)) || (e = dup_opt(&d->raw, s->raw)))
         realm_clear(d);
     return e;

@@ -45,7 +45,7 @@ static char *end_session_url(struct rg_call *c, const struct rg_realm *r, const 
     const char *ep;
     rg_err e;
 
-    if (rg_oidc_provider_get(cache, r->issuer_url, &prov, &why)) {
+    if (rg_oidc_provider_get(cache, r->issuer_url, r->ca_file, &prov, &why)) {
         rg_warn("logout: realm '%s': provider metadata unavailable (%s); signed out locally "
                 "only", r->id, why.text);
         return NULL;

@@ -41,6 +41,7 @@ static void realm_to_rp(const struct rg_realm *r, struct rg_oidc_realm *out)
     out->audiences = r->audiences;
     out->query_userinfo = r->query_userinfo != 0; /* unset (-1) means the default, 1 */
     out->allow_hmac = r->hmac_id_tokens == 1;
+    out->ca_file = r->ca_file;
 }
 
 void rg_h_openid_index(struct rg_call *c)

@@ -21,18 +21,18 @@ static const struct cli_opt openid_opts[] = {
     {"hmac-id-tokens", CLI_OPT_BOOL},
     {"tfa", CLI_OPT_VALUE},           {"delete", CLI_OPT_VALUE},
     {"digest", CLI_OPT_VALUE},        {"client-cert", CLI_OPT_VALUE},
-    {"client-cert-key", CLI_OPT_VALUE}, {NULL, 0},
+    {"client-cert-key", CLI_OPT_VALUE}, {"ca-file", CLI_OPT_VALUE}, {NULL, 0},
 };
 
-/* --client-cert / --client-cert-key: stored as absolute paths (the server may run in another
+/* --client-cert / --client-cert-key / --ca-file: stored as absolute paths (the server may run in another
  * directory), and when both are given they must load and belong together (clientauth.h), so
  * a wrong file is reported now rather than at the first login. */
 static int cert_opts_check(struct rg_params *opts)
 {
-    static const char *const keys[] = {"client-cert", "client-cert-key"};
+    static const char *const keys[] = {"client-cert", "client-cert-key", "ca-file"};
     struct rg_msg msg = {{0}};
 
-    for (size_t k = 0; k < 2; k++)
+    for (size_t k = 0; k < 3; k++)
         for (size_t i = 0; i < opts->n; i++) {
             char *abs;
             if (strcmp(opts->items[i].key, keys[k]) != 0 || !opts->items[i].val[0])

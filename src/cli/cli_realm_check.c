@@ -289,7 +289,7 @@ static int diagnose(const struct rg_realm *r, const char *ca_file)
         struct rg_msg msg = {{0}};
         if (rg_oidc_cache_new(ca_file, &cache) != RG_OK) {
             say(&rep, "PROBLEM", "out of memory");
-        } else if (rg_oidc_provider_get(cache, r->issuer_url, &prov, &msg) != RG_OK) {
+        } else if (rg_oidc_provider_get(cache, r->issuer_url, NULL, &prov, &msg) != RG_OK) {
             say(&rep, "PROBLEM", "the server's provider loader refuses it: %s", msg.text);
         } else {
             say(&rep, "ok", "the server loads this provider's metadata and keys");
@@ -340,7 +340,9 @@ int cli_realm_check(int argc, char **argv, const char *config_dir)
                r->type);
         rc = CLI_EXIT_FAIL;
     } else {
-        rc = diagnose(r, rg_params_get(&a.opts, "ca-file"));
+        /* --ca-file overrides the realm's own ca-file option */
+        rc = diagnose(r, rg_params_get(&a.opts, "ca-file") ? rg_params_get(&a.opts, "ca-file")
+                                                             : r->ca_file);
     }
     rg_store_release(s);
     rg_store_close(st);

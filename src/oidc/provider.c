@@ -256,10 +256,10 @@ struct rg_oidc_cache {
 
 static time_t default_now(void) { return time(NULL); }
 
-static rg_err http_get_json(struct rg_oidc_cache *c, const char *url, size_t max,
+static rg_err http_get_json(const char *ca_file, const char *url, size_t max,
                             const char *what, struct rg_httpc_resp *resp, struct rg_msg *msg)
 {
-    struct rg_httpc_opts o = {.max_body = max, .ca_file = c->ca_file};
+    struct rg_httpc_opts o = {.max_body = max, .ca_file = ca_file};
     rg_err e = rg_httpc_get(url, &o, resp, msg);
     if (e)
         return e;
@@ -271,12 +271,12 @@ static rg_err http_get_json(struct rg_oidc_cache *c, const char *url, size_t max
     return e;
 }
 
-static rg_err fetch_keys(struct rg_oidc_cache *c, const char *jwks_uri, struct rg_jwks *keys,
+static rg_err fetch_keys(const char *ca_file, const char *jwks_uri, struct rg_jwks *keys,
                          struct rg_msg *msg)
 {
     struct rg_httpc_resp r;
     struct rg_msg why = {{0}};
-    rg_err e = http_get_json(c, jwks_uri, RG_OIDC_JWKS_MAX, "JWKS", &r, msg);
+    rg_err e = http_get_json(ca_file, jwks_uri, RG_OIDC_JWKS_MAX, "JWKS", &r, msg);
     if (e)
         return e;
     e = rg_jwks_parse(r.body, r.body_len, keys, &why);
@@ -288,7 +288,7 @@ static rg_err fetch_keys(struct rg_oidc_cache *c, const char *jwks_uri, struct r
     return e;
 }
 
-static rg_err fetch_provider(struct rg_oidc_cache *c, const char *issuer_url,
+static rg_err fetch_provider(struct rg_oidc_cache *c, const char *issuer_url, const char *ca_file,
                              struct rg_oidc_provider **out, struct rg_msg *msg)
 {
     char url[RG_HTTPC_URL_MAX + 64];
@@ -305,9 +305,11 @@ static rg_err fetch_provider(struct rg_oidc_cache *c, const char *issuer_url,
     if (rg_oidc_discovery_url(issuer_url, url, sizeof url))
         return rg_fail(msg, RG_ERR_CONFIG, "issuer URL too long");
     p = calloc(1, sizeof *p);
-    if (!p)
+    if (!p || (ca_file && !(p->ca_file = strdup(ca_file)))) {
+        free(p);
         return rg_fail(msg, RG_ERR_NOMEM, "out of memory");
-    e = http_get_json(c, url, RG_OIDC_DISCOVERY_MAX, "discovery", &r, msg);
+    }
+    e = http_get_json(ca_file, url, RG_OIDC_DISCOVERY_MAX, "discovery", &r, msg);
     if (e)
         goto out;
     e = rg_oidc_discovery_parse(r.body, r.body_len, issuer_url, &p->disc, &why);
@@ -319,7 +321,7 @@ static rg_err fetch_provider(struct rg_oidc_cache *c, const char *issuer_url,
     rg_httpc_resp_free(&r);
     if (e)
         goto out;
-    e = fetch_keys(c, p->disc.jwks_uri, &p->keys, msg);
+    e = fetch_keys(ca_file, p->disc.jwks_uri, &p->keys, msg);
     if (e)
         goto out;
     p->fetched = p->keys_fetched = c->now();
@@ -329,6 +331,7 @@ out:
     if (e) {
         rg_oidc_discovery_clear(&p->disc);
         rg_jwks_free(&p->keys);
+        free(p->ca_file);
         free(p);
     }
     return e;
@@ -338,7 +341,18 @@ static void snap_free(struct rg_oidc_provider *p)
 {
     rg_oidc_discovery_clear(&p->disc);
     rg_jwks_free(&p->keys);
+    free(p->ca_file);
     free(p);
+}
+
+/* The cache key: the configured issuer URL and the CA bundle trusted for it (two realms may
+ * reach one issuer through different trust anchors). malloc'd. */
+static char *cache_key(const char *issuer, const char *ca_file)
+{
+    char *k = NULL;
+    if (asprintf(&k, "%s\n%s", issuer, ca_file ? ca_file : "") < 0)
+        return NULL;
+    return k;
 }
 
 /* Must hold c->mu. */
@@ -428,34 +442,44 @@ void rg_oidc_cache_set_clock(struct rg_oidc_cache *c, time_t (*now)(void))
 }
 
 rg_err rg_oidc_provider_get(struct rg_oidc_cache *c, const char *issuer_url,
-                            const struct rg_oidc_provider **out, struct rg_msg *msg)
+                            const char *ca_file, const struct rg_oidc_provider **out,
+                            struct rg_msg *msg)
 {
     struct rg_oidc_provider *fresh = NULL;
     struct cache_entry *ent;
     time_t now = c->now();
+    char *key;
     rg_err e;
 
     *out = NULL;
     if (!issuer_url || !*issuer_url)
         return rg_fail(msg, RG_ERR_CONFIG, "no issuer URL configured");
+    if (!ca_file)
+        ca_file = c->ca_file;
+    if (!(key = cache_key(issuer_url, ca_file)))
+        return rg_fail(msg, RG_ERR_NOMEM, "out of memory");
     pthread_mutex_lock(&c->mu);
-    ent = find_locked(c, issuer_url);
+    ent = find_locked(c, key);
     if (ent && ent->snap && now - ent->snap->fetched < RG_OIDC_CACHE_TTL &&
         now >= ent->snap->fetched) {
         ent->snap->refs++;
         ent->last_used = now;
         *out = ent->snap;
         pthread_mutex_unlock(&c->mu);
+        free(key);
         return RG_OK;
     }
     pthread_mutex_unlock(&c->mu);
 
     /* network I/O without the lock; concurrent misses may fetch twice, which is harmless */
-    e = fetch_provider(c, issuer_url, &fresh, msg);
-    if (e)
+    e = fetch_provider(c, issuer_url, ca_file, &fresh, msg);
+    if (e) {
+        free(key);
         return e;
+    }
     pthread_mutex_lock(&c->mu);
-    ent = entry_locked(c, issuer_url);
+    ent = entry_locked(c, key);
+    free(key);
     if (!ent) {
         pthread_mutex_unlock(&c->mu);
         *out = fresh; /* uncached, still usable: the caller's reference is the only one */
@@ -477,13 +501,17 @@ rg_err rg_oidc_provider_refresh_keys(struct rg_oidc_cache *c, const struct rg_oi
     struct rg_oidc_provider *fresh = NULL;
     struct cache_entry *ent;
     time_t now = c->now();
+    char *key = cache_key(stale->disc.issuer, stale->ca_file);
     rg_err e;
 
     *out = NULL;
+    if (!key)
+        return rg_fail(msg, RG_ERR_NOMEM, "out of memory");
     pthread_mutex_lock(&c->mu);
-    ent = entry_locked(c, stale->disc.issuer);
+    ent = entry_locked(c, key);
     if (!ent) {
         pthread_mutex_unlock(&c->mu);
+        free(key);
         return rg_fail(msg, RG_ERR_NOMEM, "out of memory");
     }
     if (ent->snap && ent->snap != stale) {
@@ -491,11 +519,13 @@ rg_err rg_oidc_provider_refresh_keys(struct rg_oidc_cache *c, const struct rg_oi
         ent->snap->refs++;
         *out = ent->snap;
         pthread_mutex_unlock(&c->mu);
+        free(key);
         return RG_OK;
     }
     if (ent->last_refetch && now - ent->last_refetch < RG_OIDC_REFETCH_COOLDOWN &&
         now >= ent->last_refetch) {
         pthread_mutex_unlock(&c->mu);
+        free(key);
         return rg_fail(msg, RG_ERR_BUSY, "JWKS refetch for '%.200s' throttled (last %ld s ago)",
                        stale->disc.issuer, (long)(now - ent->last_refetch));
     }
@@ -503,24 +533,28 @@ rg_err rg_oidc_provider_refresh_keys(struct rg_oidc_cache *c, const struct rg_oi
     pthread_mutex_unlock(&c->mu);
 
     fresh = calloc(1, sizeof *fresh);
-    if (!fresh)
-        return rg_fail(msg, RG_ERR_NOMEM, "out of memory");
-    if (discovery_copy(&stale->disc, &fresh->disc)) {
+    if (!fresh || (stale->ca_file && !(fresh->ca_file = strdup(stale->ca_file))) ||
+        discovery_copy(&stale->disc, &fresh->disc)) {
+        if (fresh)
+            free(fresh->ca_file);
         free(fresh);
+        free(key);
         return rg_fail(msg, RG_ERR_NOMEM, "out of memory");
     }
-    e = fetch_keys(c, stale->disc.jwks_uri, &fresh->keys, msg);
+    e = fetch_keys(stale->ca_file, stale->disc.jwks_uri, &fresh->keys, msg);
     if (e) {
         /* the last good keys stay in the cache */
         rg_warn("JWKS refetch for '%s' failed; keeping the last good keys", stale->disc.issuer);
         snap_free(fresh);
+        free(key);
         return e;
     }
     fresh->fetched = stale->fetched; /* the discovery document keeps its age */
     fresh->keys_fetched = now;
     fresh->refs = 1;
     pthread_mutex_lock(&c->mu);
-    ent = find_locked(c, stale->disc.issuer);
+    ent = find_locked(c, key);
+    free(key);
     if (ent) {
         snap_unref_locked(ent->snap);
         ent->snap = fresh;

@@ -73,6 +73,8 @@ struct rg_oidc_provider {
     time_t fetched;                 /* when the discovery document was fetched */
     time_t keys_fetched;
     int refs;                       /* internal (guarded by the cache lock) */
+    char *ca_file;                  /* PEM bundle trusted for this provider (NULL = system
+                                     * store); also used for its token and userinfo calls */
 };
 
 struct rg_oidc_cache;
@@ -85,8 +87,11 @@ const char *rg_oidc_cache_ca_file(const struct rg_oidc_cache *c);
 /* For tests: the clock the cache uses (default time()). */
 void rg_oidc_cache_set_clock(struct rg_oidc_cache *c, time_t (*now)(void));
 
+/* ca_file: the CA bundle the realm trusts for this issuer (NULL = the cache's default);
+ * cached per (issuer, CA bundle). */
 rg_err rg_oidc_provider_get(struct rg_oidc_cache *c, const char *issuer_url,
-                            const struct rg_oidc_provider **out, struct rg_msg *msg);
+                            const char *ca_file, const struct rg_oidc_provider **out,
+                            struct rg_msg *msg);
 /* `stale` is the snapshot whose keys lacked the kid. If another thread already installed a
  * newer snapshot, that one is returned without a fetch. RG_ERR_BUSY when throttled. */
 rg_err rg_oidc_provider_refresh_keys(struct rg_oidc_cache *c, const struct rg_oidc_provider *stale,

@@ -291,7 +291,7 @@ rg_err rg_oidc_auth_url(struct rg_oidc *rp, const struct rg_oidc_realm *realm,
         return rg_fail(msg, RG_ERR_INVALID, "realm '%s': redirect-url refused (absolute http(s) "
                        "URL of at most %d characters, no fragment)", realm->realm,
                        RG_OIDC_REDIRECT_MAX);
-    e = rg_oidc_provider_get(rp->cache, realm->issuer_url, &prov, &why);
+    e = rg_oidc_provider_get(rp->cache, realm->issuer_url, realm->ca_file, &prov, &why);
     if (e) {
         rg_fail(msg, e, "realm '%s': %s", realm->realm, why.text);
         goto out;
@@ -742,12 +742,12 @@ rg_err rg_oidc_finish_ex(struct rg_oidc *rp, const struct rg_oidc_realm *realm,
         return rg_fail(msg, RG_ERR_INVALID, "realm '%s': code missing, longer than %d or with "
                        "invalid characters", realm->realm, RG_OIDC_CODE_MAX);
 
-    e = rg_oidc_provider_get(rp->cache, realm->issuer_url, &prov, &why);
+    e = rg_oidc_provider_get(rp->cache, realm->issuer_url, realm->ca_file, &prov, &why);
     if (e) {
         rg_fail(msg, e, "realm '%s': %s", realm->realm, why.text);
         goto out;
     }
-    ca_file = rg_oidc_cache_ca_file(rp->cache);
+    ca_file = prov->ca_file; /* the trust the provider was fetched with */
     e = exchange_code(prov, ca_file, realm, pending, code, &tok, msg);
     if (e)
         goto out;

@@ -63,6 +63,8 @@ struct rg_oidc_realm {          /* filled by the caller from domains.cfg; string
                                  * hmac-id-tokens; off by default: a client secret is a weaker
                                  * key than the provider's signing key) */
     const char *client_cert;    /* NULL, or PEM certificate file: private_key_jwt (clientauth.h) */
+    const char *ca_file;        /* NULL, or PEM bundle trusted for this provider's TLS instead
+                                 * of the system store (realm option ca-file) */
     const char *client_cert_key;/* PEM private key file of client_cert */
 };
 

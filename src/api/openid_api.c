@@ -183,6 +183,7 @@ void rg_h_openid_login(struct rg_call *c)
     const char *state = rg_http_param(c->req, "state");
     const char *code = rg_http_param(c->req, "code");
     const char *redirect = rg_http_param(c->req, "redirect-url");
+    const char *iss = rg_http_param(c->req, "iss"); /* RFC 9207, when the IdP sends it */
     struct rg_oidc_pending pending;
     const struct rg_realm *r;
     const struct rg_snapshot *fresh = NULL;
@@ -197,7 +198,8 @@ void rg_h_openid_login(struct rg_call *c)
 
     memset(&pending, 0, sizeof pending);
     if (!state || !code || !redirect || strlen(state) > STATE_PARAM_MAX ||
-        strlen(code) > CODE_PARAM_MAX || strlen(redirect) > REDIRECT_PARAM_MAX) {
+        strlen(code) > CODE_PARAM_MAX || strlen(redirect) > REDIRECT_PARAM_MAX ||
+        (iss && strlen(iss) > RG_REALM_URL_MAX)) {
         login_failed(c, "missing or oversized parameter");
         return;
     }
@@ -213,10 +215,10 @@ void rg_h_openid_login(struct rg_call *c)
         goto out;
     }
     realm_to_rp(r, &rp);
-    e = rg_oidc_finish_ex(c->api->oidc, &rp, &pending, code, redirect, &claims, &id_token,
-                          &msg);
+    e = rg_oidc_finish_ex(c->api->oidc, &rp, &pending, code, redirect, iss, &claims,
+                          &id_token, &msg);
     if (e) {
-        login_failed(c, "realm '%s': %s", r->id, msg.text);
+        login_failed(c, "%s", msg.text); /* the relying party names the realm */
         goto out;
     }
     e = rg_oidc_claim_username(claims, r->username_claim, &name, &msg);

@@ -35,7 +35,7 @@ static const char *const P_PERMISSIONS[] = {"userid", "path", NULL};
 static const char *const P_ACL_PUT[] = {"path", "roles", "users", "groups", "tokens",
                                         "propagate", "delete", NULL};
 static const char *const P_AUTH_URL[] = {"realm", "redirect-url", NULL};
-static const char *const P_LOGIN[] = {"state", "code", "redirect-url", NULL};
+static const char *const P_LOGIN[] = {"state", "code", "redirect-url", "iss", NULL};
 static const char *const P_LOGOUT[] = {"redirect-url", NULL};
 static const char *const P_DIGEST[] = {"digest", NULL};
 static const char *const P_USERS_LIST[] = {"enabled", "full", NULL};

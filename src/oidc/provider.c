@@ -134,6 +134,8 @@ rg_err rg_oidc_discovery_parse(const char *text, size_t len, const char *issuer_
         (e = get_endpoint(doc, "end_session_endpoint", 0, &out->end_session_endpoint, msg)))
         goto out;
 
+    out->iss_in_response =
+        json_is_true(json_object_get(doc, "authorization_response_iss_parameter_supported"));
     rtypes = json_object_get(doc, "response_types_supported");
     if (rtypes && (!json_is_array(rtypes) || !array_has(rtypes, "code"))) {
         e = rg_fail(msg, RG_ERR_CONFIG, "provider does not support response_type 'code'");
@@ -230,6 +232,7 @@ static rg_err discovery_copy(const struct rg_oidc_discovery *s, struct rg_oidc_d
     d->auth_algs_listed = s->auth_algs_listed;
     d->auth_alg_ps256 = s->auth_alg_ps256;
     d->auth_alg_rs256 = s->auth_alg_rs256;
+    d->iss_in_response = s->iss_in_response;
     if (bad) {
         rg_oidc_discovery_clear(d);
         return RG_ERR_NOMEM;

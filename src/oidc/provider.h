@@ -55,6 +55,8 @@ struct rg_oidc_discovery {
     int auth_algs_listed;           /* token_endpoint_auth_signing_alg_values_supported present */
     int auth_alg_ps256;             /* ... lists PS256 */
     int auth_alg_rs256;             /* ... lists RS256 */
+    int iss_in_response;            /* authorization_response_iss_parameter_supported: true
+                                     * (RFC 9207: the callback must then carry iss) */
 };
 
 /* Validates a discovery document (text, len bytes) fetched for issuer_url. */

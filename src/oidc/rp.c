@@ -708,13 +708,14 @@ rg_err rg_oidc_finish(struct rg_oidc *rp, const struct rg_oidc_realm *realm,
                       const struct rg_oidc_pending *pending, const char *code,
                       const char *redirect_url, json_t **claims_out, struct rg_msg *msg)
 {
-    return rg_oidc_finish_ex(rp, realm, pending, code, redirect_url, claims_out, NULL, msg);
+    return rg_oidc_finish_ex(rp, realm, pending, code, redirect_url, NULL, claims_out, NULL,
+                             msg);
 }
 
 rg_err rg_oidc_finish_ex(struct rg_oidc *rp, const struct rg_oidc_realm *realm,
                          const struct rg_oidc_pending *pending, const char *code,
-                         const char *redirect_url, json_t **claims_out, char **id_token_out,
-                         struct rg_msg *msg)
+                         const char *redirect_url, const char *iss_param, json_t **claims_out,
+                         char **id_token_out, struct rg_msg *msg)
 {
     const struct rg_oidc_provider *prov = NULL;
     struct rg_msg why = {{0}};
@@ -745,6 +746,14 @@ rg_err rg_oidc_finish_ex(struct rg_oidc *rp, const struct rg_oidc_realm *realm,
     e = rg_oidc_provider_get(rp->cache, realm->issuer_url, realm->ca_file, &prov, &why);
     if (e) {
         rg_fail(msg, e, "realm '%s': %s", realm->realm, why.text);
+        goto out;
+    }
+    /* RFC 9207: the response names its issuer; a wrong one means a mix-up between providers,
+     * and no code may then be sent anywhere */
+    if (iss_param ? strcmp(iss_param, prov->disc.issuer) != 0 : prov->disc.iss_in_response) {
+        e = rg_fail(msg, RG_ERR_AUTH, "realm '%s': authorization response iss %s%.200s%s does "
+                    "not match the issuer '%.200s'", realm->realm, iss_param ? "'" : "",
+                    iss_param ? iss_param : "missing", iss_param ? "'" : "", prov->disc.issuer);
         goto out;
     }
     ca_file = prov->ca_file; /* the trust the provider was fetched with */

@@ -98,11 +98,14 @@ rg_err rg_oidc_finish(struct rg_oidc *rp, const struct rg_oidc_realm *realm,
                       const struct rg_oidc_pending *pending, const char *code,
                       const char *redirect_url, json_t **claims_out, struct rg_msg *msg);
 /* As rg_oidc_finish; id_token_out (may be NULL) receives a malloc'd copy of the verified
- * raw ID token (for a later logout's id_token_hint; free with rg_free_secret). */
+ * raw ID token (for a later logout's id_token_hint; free with rg_free_secret). iss_param is
+ * the callback's `iss` (RFC 9207) or NULL: when given it must equal the provider's issuer,
+ * and it is required when the provider advertises
+ * authorization_response_iss_parameter_supported (mix-up defence). */
 rg_err rg_oidc_finish_ex(struct rg_oidc *rp, const struct rg_oidc_realm *realm,
                          const struct rg_oidc_pending *pending, const char *code,
-                         const char *redirect_url, json_t **claims_out, char **id_token_out,
-                         struct rg_msg *msg);
+                         const char *redirect_url, const char *iss_param, json_t **claims_out,
+                         char **id_token_out, struct rg_msg *msg);
 
 /* Username claim per Proxmox: NULL/empty -> "sub"; if the claim exists (string) use it; else
  * alias "subject" -> sub, "username" -> preferred_username; else error

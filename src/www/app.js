@@ -315,7 +315,11 @@
             show($('login-view'), true);
             setBusy(true);
             setMask('OpenID login - please wait...');
-            api('POST', '/access/openid/login', { state: st, code: code, 'redirect-url': window.location.origin })
+            var params = { state: st, code: code, 'redirect-url': window.location.origin };
+            if (q.get('iss') !== null) {
+                params.iss = q.get('iss'); /* RFC 9207: the server checks it against the realm */
+            }
+            api('POST', '/access/openid/login', params)
                 .then(function (data) {
                     window.history.replaceState(null, '', cleanUrl(takeDeepLink()));
                     loginSuccess(data);

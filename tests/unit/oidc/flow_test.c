@@ -617,6 +617,50 @@ START_TEST(userinfo_failures)
 }
 END_TEST
 
+/* RFC 9207: iss on the callback must match, and must be there when the provider says so;
+ * a refused response sends the code nowhere. */
+START_TEST(callback_iss_parameter)
+{
+    struct rg_oidc *rp;
+    struct rg_oidc_realm r = realm();
+    struct rg_oidc_pending pend;
+    json_t *claims = NULL;
+    struct rg_msg msg = {{0}};
+
+    r.query_userinfo = 0;
+    ck_assert_int_eq(rg_oidc_new(pdir, &rp), RG_OK);
+    pend = start(rp, &r);
+    issue(&pend, k1, "k1");
+    /* not advertised: absent is fine, a wrong one is refused before the token request */
+    ck_assert_int_eq(rg_oidc_finish_ex(rp, &r, &pend, "c", REDIRECT, "https://evil.test/v2.0",
+                                       &claims, NULL, &msg), RG_ERR_AUTH);
+    ck_assert_ptr_nonnull(strstr(msg.text, "authorization response iss 'https://evil.test/v2.0' "
+                                           "does not match the issuer"));
+    ck_assert_int_eq(OP.n_token, 0);
+    ck_assert_int_eq(rg_oidc_finish_ex(rp, &r, &pend, "c", REDIRECT, OP.issuer, &claims, NULL,
+                                       &msg), RG_OK);
+    json_decref(claims);
+    rg_oidc_free(rp);
+
+    /* advertised: it must be present */
+    set_discovery("[\"client_secret_basic\"]", "[\"RS256\"]");
+    pthread_mutex_lock(&OP.mu);
+    json_object_set_new(OP.discovery, "authorization_response_iss_parameter_supported",
+                        json_true());
+    pthread_mutex_unlock(&OP.mu);
+    ck_assert_int_eq(rg_oidc_new(pdir, &rp), RG_OK);
+    ck_assert_int_eq(rg_oidc_finish_ex(rp, &r, &pend, "c", REDIRECT, NULL, &claims, NULL, &msg),
+                     RG_ERR_AUTH);
+    ck_assert_ptr_nonnull(strstr(msg.text, "authorization response iss missing does not match"));
+    ck_assert_int_eq(OP.n_token, 1);
+    ck_assert_int_eq(rg_oidc_finish_ex(rp, &r, &pend, "c", REDIRECT, OP.issuer, &claims, NULL,
+                                       &msg), RG_OK);
+    json_decref(claims);
+    rg_oidc_pending_clear(&pend);
+    rg_oidc_free(rp);
+}
+END_TEST
+
 static json_t *hs_claims_nonce;
 
 START_TEST(hmac_only_when_opted_in_advertised_and_keyed)
@@ -767,6 +811,7 @@ int main(void)
     tcase_add_test(tc, token_endpoint_errors);
     tcase_add_test(tc, userinfo_failures);
     tcase_add_test(tc, hmac_only_when_opted_in_advertised_and_keyed);
+    tcase_add_test(tc, callback_iss_parameter);
     tcase_add_test(tc, discovery_refused_before_auth_request);
     tcase_add_test(tc, state_is_single_use);
     suite_add_tcase(s, tc);

@@ -17,7 +17,8 @@ autocreated user.cfg line (email and names, from userinfo where the ID token lac
 membership in admins-<realm>, and from the provider's request log the ID token's alg and kid,
 the client authentication actually used, PKCE, and the userinfo call. A control realm with
 query-userinfo 0 on the userinfo-only provider must refuse the login (no email claim), with
-no userinfo request and no user created.
+no userinfo request and no user created. Callbacks with a missing or foreign RFC 9207 `iss`
+are refused before the code is redeemed.
 
 The last line is "N passed, M failed"; the exit status is 0 only when all cases pass."""
 import json
@@ -127,12 +128,14 @@ class Setup:
 
     def start_provider(self, cfg):
         p = subprocess.Popen(["node", os.path.join(HERE, "provider.mjs"), cfg], cwd=HERE,
-                             stdout=subprocess.PIPE, stderr=open(os.path.join(self.dir, "op.err"), "ab"),
+                             stdout=subprocess.PIPE,
+                             stderr=open(os.path.join(self.dir, "op.err"), "ab"),
                              text=True)
         self.procs.append(p)
         line = p.stdout.readline()
         if line.strip() != "READY":
-            raise RuntimeError(f"oidc-provider did not start (rc {p.poll()}); see {self.dir}/op.err")
+            raise RuntimeError(f"oidc-provider did not start (rc {p.poll()}); "
+                               f"see {self.dir}/op.err")
 
     def start_realmgate(self):
         self.procs.append(subprocess.Popen(
@@ -213,11 +216,11 @@ def login_case(st, r):
     cb = sign_in(url, st.gui)
     assert set(cb) >= {"code", "state"}, cb
     assert cb["state"] == q["state"], (cb, q)
-    # RFC 9207: oidc-provider always sends iss (and advertises it); realmgate's login API has
-    # no iss parameter (Proxmox's has none either), so it is not passed on below.
+    # RFC 9207: oidc-provider sends iss (and advertises it); the GUI passes it on, as here.
     assert cb["iss"] == r["issuer"], cb
     resp = requests.post(f"{st.api}/access/openid/login", verify=False, timeout=30,
-                         data={"state": cb["state"], "code": cb["code"], "redirect-url": st.gui})
+                         data={"state": cb["state"], "code": cb["code"], "redirect-url": st.gui,
+                               "iss": cb["iss"]})
     assert resp.status_code == 200, (resp.status_code, resp.text, st.rg_log)
     d = resp.json()["data"]
     name = "alice" if r["claim"] == "sub" else "alice@op.example"
@@ -263,7 +266,8 @@ def control_case(st):
     assert resp.status_code == 200, (resp.status_code, resp.text)
     cb = sign_in(resp.json()["data"], st.gui)
     resp = requests.post(f"{st.api}/access/openid/login", verify=False, timeout=30,
-                         data={"state": cb["state"], "code": cb["code"], "redirect-url": st.gui})
+                         data={"state": cb["state"], "code": cb["code"], "redirect-url": st.gui,
+                               "iss": cb["iss"]})
     assert resp.status_code == 401, (resp.status_code, resp.text)
     entries = st.op_entries()[log_before:]
     assert [e["path"] for e in entries] == ["token"] and entries[0]["status"] == 200, entries
@@ -272,6 +276,26 @@ def control_case(st):
     with open(st.rg_log, errors="replace") as f:
         log = f.read()
     assert "missing configured claim 'email'" in log, log[-2000:]
+
+
+def iss_case(st, r, iss, expect_log):
+    """RFC 9207 against a provider that advertises authorization_response_iss_parameter_
+    supported: a callback whose iss is missing or names another provider is refused before
+    the code is redeemed (no token request reaches the provider)."""
+    log_before = len(st.op_entries())
+    resp = requests.post(f"{st.api}/access/openid/auth-url", verify=False, timeout=30,
+                         data={"realm": r["realm"], "redirect-url": st.gui})
+    assert resp.status_code == 200, (resp.status_code, resp.text)
+    cb = sign_in(resp.json()["data"], st.gui)
+    data = {"state": cb["state"], "code": cb["code"], "redirect-url": st.gui}
+    if iss is not None:
+        data["iss"] = iss
+    resp = requests.post(f"{st.api}/access/openid/login", verify=False, timeout=30, data=data)
+    assert resp.status_code == 401, (resp.status_code, resp.text)
+    assert st.op_entries()[log_before:] == [], st.op_entries()[log_before:]
+    with open(st.rg_log, errors="replace") as f:
+        log = f.read()
+    assert expect_log in log, (expect_log, log[-2000:])
 
 
 def main():
@@ -306,13 +330,24 @@ def main():
             assert st.usercfg() == before, (before, st.usercfg())
         check("eddsap again: an existing user signs in, user.cfg stays byte-identical", relogin)
 
+        other = st.realms[4]["issuer"]
+        check("rs256b: callback without iss is refused (RFC 9207)",
+              lambda: iss_case(st, st.realms[0], None,
+                               f"realm 'rs256b': authorization response iss missing does not "
+                               f"match the issuer '{st.realms[0]['issuer']}'"))
+        check("rs256b: callback with the other provider's iss is refused (mix-up)",
+              lambda: iss_case(st, st.realms[0], other,
+                               f"realm 'rs256b': authorization response iss '{other}' does not "
+                               f"match the issuer '{st.realms[0]['issuer']}'"))
+
         check("nouinfo: query-userinfo 0 on the userinfo-only provider refuses the login",
               lambda: control_case(st))
 
         def no_extra_users():
             users = sorted(ln.split(":")[1] for ln in st.usercfg() if ln.startswith("user:"))
-            expect = sorted(["root@pam"] + [("alice" if r["claim"] == "sub" else "alice@op.example") +
-                            "@" + r["realm"] for r in st.realms])
+            expect = sorted(["root@pam"] + [
+                ("alice" if r["claim"] == "sub" else "alice@op.example") + "@" + r["realm"]
+                for r in st.realms])
             assert users == expect, users
         check("user.cfg holds root@pam and exactly the eight autocreated users", no_extra_users)
     finally:

@@ -4,6 +4,7 @@
  * stderr (exit 1); a malformed command line is a usage error (exit 2). Commands that
  * change the state hold the state directory's lock for the whole read-modify-write, so
  * two commands (or a command and `serve`, which only reads) never lose an update. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include "http/server.h"
 #include "idp/check.h"
 #include "idp/cred.h"
+#include "idp/faults.h"
 #include "idp/keys.h"
 #include "idp/model.h"
 #include "idp/store.h"
@@ -67,6 +69,7 @@ static const char usage_text[] =
     "  group list --tenant T\n"
     "  serve --listen ADDR:PORT --issuer-base URL [--threads N] [--code-lifetime SECONDS]\n"
     "        [--tls-cert FILE --tls-key FILE]   (PEM; HTTPS only when given)\n"
+    "        [--test-faults]   (tests only: POST /_test/faults; loopback --listen only)\n"
     "\n"
     "T is a tenant GUID or domain. Secrets and ids are printed on stdout, notes on stderr.\n";
 
@@ -849,6 +852,16 @@ static bool parse_listen(const char *s, char *addr, size_t addrsz, int *port)
     return true;
 }
 
+/* 127.0.0.0/8 or ::1 as a literal address (a name could resolve elsewhere). */
+static bool listen_is_loopback(const char *addr)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, addr, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, addr, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
 /* Reads a PEM file named by an option (bounded; the key buffer is wiped when freed). */
 static int read_pem(const char *what, const char *path, struct rg_buf *out)
 {
@@ -888,6 +901,15 @@ static int cmd_serve(struct cli *c, const char *dir)
     if (!parse_listen(opt_get(&c->o, "listen"), addr, sizeof addr, &port)) {
         rc = refuse("--listen must be ADDR:PORT (e.g. 127.0.0.1:8180 or [::1]:8180)");
         goto out;
+    }
+    /* fault switches make the IdP lie on purpose: never reachable from another host */
+    if (opt_has(&c->o, "test-faults")) {
+        if (!listen_is_loopback(addr)) {
+            rc = refuse("--test-faults needs a loopback --listen address (127.0.0.0/8 or ::1)");
+            goto out;
+        }
+        rg_idp_faults_enable();
+        rg_warn("test fault switches enabled (POST /_test/faults): for tests only");
     }
     if (threads_s && !parse_int(threads_s, 1, 64, &threads)) {
         rc = refuse("--threads must be 1 to 64");
@@ -1306,7 +1328,7 @@ static const struct opt_spec spec_consent_revoke[] = {
 static const struct opt_spec spec_serve[] = {
     {"listen", OPT_ONE}, {"issuer-base", OPT_ONE}, {"threads", OPT_ONE},
     {"code-lifetime", OPT_ONE}, {"tls-cert", OPT_ONE}, {"tls-key", OPT_ONE},
-    {"state-dir", OPT_ONE}, {NULL, 0}};
+    {"state-dir", OPT_ONE}, {"test-faults", OPT_FLAG}, {NULL, 0}};
 
 static const struct opt_spec spec_app_set[] = {
     {"tenant", OPT_ONE}, {"app", OPT_ONE}, {"group-claims", OPT_ONE},

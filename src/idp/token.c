@@ -21,6 +21,7 @@
 #include "base/mem.h"
 #include "idp/claims.h"
 #include "idp/cred.h"
+#include "idp/faults.h"
 #include "idp/keys.h"
 #include "idp/web.h"
 #include "jose/jws.h"
@@ -189,6 +190,7 @@ static void issue_tokens(struct rg_idp_rq *rq, const struct rg_idp_grant *g,
     const char *kid = NULL;
     EVP_PKEY *key;
     json_t *claims = NULL, *hdr = NULL, *o = NULL;
+    int fault;
 
     if (rg_idp_scopes_has(g->scopes, "openid")) {
         key = rg_idp_snap_signer(rq->snap, rq->tenant, &kid);
@@ -202,7 +204,10 @@ static void issue_tokens(struct rg_idp_rq *rq, const struct rg_idp_grant *g,
                                         rg_idp_app_find(rq->tenant, g->client_id), g, u, rq->now,
                                         with_nonce, false);
         hdr = json_pack("{s:s}", "kid", kid);
-        if (!claims || !hdr || rg_jws_sign(claims, hdr, "RS256", key, &id_token)) {
+        /* test-only ID token faults (faults.h); 0 = none set, sign normally */
+        fault = claims ? rg_idp_faults_id_token(claims, key, kid, &id_token) : -1;
+        if (!claims || !hdr || fault < 0 ||
+            (fault == 0 && rg_jws_sign(claims, hdr, "RS256", key, &id_token))) {
             rg_idp_error_json(rq, 500, "server_error", 90033,
                               "A transient error has occurred. Please try again.");
             goto out;
@@ -225,6 +230,7 @@ static void issue_tokens(struct rg_idp_rq *rq, const struct rg_idp_grant *g,
         (id_token && json_object_set_new(o, "id_token", json_string(id_token))) ||
         (want_client_info(rq) &&
          (!client_info || json_object_set_new(o, "client_info", json_string(client_info)))) ||
+        (rg_idp_faults_token_json(o), false) || /* test-only; no-op without --test-faults */
         !(body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) ||
         rg_http_respond(rq->resp, 200, "application/json; charset=utf-8", body, strlen(body))) {
         rg_idp_error_json(rq, 500, "server_error", 90033,
@@ -549,6 +555,9 @@ void rg_idp_token(struct rg_idp_rq *rq)
     struct client_auth ca = {NULL, NULL};
     bool is_code, is_refresh, is_cc;
 
+    rg_idp_faults_count(RG_IDP_FAULT_TOKEN);
+    if (rg_idp_faults_token_status(rq)) /* test-only; no-op without --test-faults */
+        return;
     if (strcmp(rq->http->method, "POST") != 0) {
         rg_idp_error_json(rq, 400, "invalid_request", 900561,
                           "The endpoint only accepts POST, OPTIONS requests. Received a %.10s "

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "idp/claims.h"
+#include "idp/faults.h"
 #include "idp/page.h"
 #include "jose/jwk.h"
 #include "jose/jws.h"
@@ -233,6 +234,9 @@ static void discovery(struct rg_idp_rq *rq)
           json_object_set_new(o, "cloud_graph_host_name", json_string("graph.windows.net")) ||
           json_object_set_new(o, "msgraph_host", json_string("graph.microsoft.com")) ||
           json_object_set_new(o, "rbac_url", json_string("https://pas.windows.net"));
+    rg_idp_faults_count(RG_IDP_FAULT_DISCOVERY);
+    if (!bad)
+        rg_idp_faults_discovery(o); /* test-only; no-op without --test-faults */
     respond_json(rq, 200, bad ? NULL : o, true);
     if (!bad)
         rg_http_add_header(rq->resp, "Cache-Control", "max-age=86400, private");
@@ -269,6 +273,11 @@ static void keys(struct rg_idp_rq *rq)
     char *multi = rq->authority ? common_jwks(rq) : NULL;
     const char *doc = rq->authority ? multi : rg_idp_snap_jwks(rq->snap, rq->tenant);
 
+    rg_idp_faults_count(RG_IDP_FAULT_JWKS);
+    if (doc && !rq->authority && rg_idp_faults_jwks(rq, doc)) { /* test-only */
+        free(multi);
+        return;
+    }
     if (!doc || rg_http_respond(rq->resp, 200, "application/json; charset=utf-8", doc,
                                 strlen(doc))) {
         rg_http_respond(rq->resp, 500, "text/plain; charset=utf-8", "internal error\n", 15);
@@ -320,6 +329,7 @@ static void userinfo(struct rg_idp_rq *rq)
         rg_http_add_header(rq->resp, "Allow", "GET, POST");
         return;
     }
+    rg_idp_faults_count(RG_IDP_FAULT_USERINFO);
     if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || !auth[7]) {
         userinfo_refuse(rq, "Access token is empty.", false);
         return;
@@ -337,6 +347,15 @@ static void userinfo(struct rg_idp_rq *rq)
         return;
     }
     o = rg_idp_userinfo_claims(&g, u);
+    if (o) { /* test-only faults; no-op without --test-faults */
+        const char *kid = NULL;
+        EVP_PKEY *key = rg_idp_snap_signer(rq->snap, t, &kid);
+        if (rg_idp_faults_userinfo(rq, o, key, kid)) {
+            json_decref(o);
+            rg_idp_grant_clear(&g);
+            return;
+        }
+    }
     respond_json(rq, 200, o, false);
     if (o)
         rg_http_add_header(rq->resp, "Access-Control-Allow-Origin", "*");
@@ -668,6 +687,8 @@ static void route(struct rg_idp_rq *rq, const char *path)
     size_t n;
     bool json_endpoint;
 
+    if (rg_idp_faults_route(rq, path)) /* only with --test-faults */
+        return;
     if (strcmp(path, "/oidc/userinfo") == 0) {
         userinfo(rq);
         return;

@@ -273,6 +273,9 @@ rg_err rg_oidc_build_auth_url(const struct rg_oidc_discovery *disc,
     return e;
 }
 
+static size_t allowed_algs(const struct rg_oidc_provider *prov, const char *client_key,
+                           const char *algs[RG_OIDC_MAX_ALGS + 1], const char **secret);
+
 rg_err rg_oidc_auth_url(struct rg_oidc *rp, const struct rg_oidc_realm *realm,
                         const char *redirect_url, char **url_out, struct rg_msg *msg)
 {
@@ -295,6 +298,19 @@ rg_err rg_oidc_auth_url(struct rg_oidc *rp, const struct rg_oidc_realm *realm,
     if (e) {
         rg_fail(msg, e, "realm '%s': %s", realm->realm, why.text);
         goto out;
+    }
+    /* a provider whose every advertised algorithm this realm refuses (e.g. HS256 only,
+     * without hmac-id-tokens) could never complete a login: refuse before sending the user
+     * there (catalogue D-08) */
+    {
+        const char *algs[RG_OIDC_MAX_ALGS + 1], *secret;
+        if (allowed_algs(prov, realm->allow_hmac && realm->client_key && realm->client_key[0]
+                                   ? realm->client_key : NULL,
+                         algs, &secret) == 0) {
+            e = rg_fail(msg, RG_ERR_CONFIG, "realm '%s': the provider advertises no ID token "
+                        "signing algorithm this realm accepts", realm->realm);
+            goto out;
+        }
     }
     memcpy(p.realm, realm->realm, strlen(realm->realm) + 1);
     p.nonce = rg_random_token(16);

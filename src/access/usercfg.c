@@ -386,79 +386,53 @@ rg_err rg_usercfg_check_token(const struct rg_usercfg *cfg, const char *tokenid,
 
 /* ================================================================ insertion primitives */
 
-static struct rg_user *user_insert(struct rg_usercfg *cfg, const char *id)
+/* The element named id of a sorted array whose elements start with `char id[idsize]`;
+ * inserted (zeroed, id set) when absent. NULL only on allocation failure. */
+static void *insert_by_id(void **base, size_t *n, size_t *cap, size_t size, size_t idsize,
+                          const char *id)
 {
     int found;
-    size_t i = sorted_find(cfg->users, cfg->nusers, sizeof *cfg->users, id, &found);
-    struct rg_user *u;
+    size_t i = sorted_find(*base, *n, size, id, &found);
+    char *e;
 
     if (found)
-        return &cfg->users[i];
-    u = array_insert((void **)&cfg->users, &cfg->nusers, &cfg->capusers, sizeof *u, i);
-    if (u)
-        snprintf(u->id, sizeof u->id, "%s", id);
-    return u;
+        return (char *)*base + i * size;
+    e = array_insert(base, n, cap, size, i);
+    if (e)
+        snprintf(e, idsize, "%s", id);
+    return e;
+}
+
+/* (a zeroed rg_strlist is an initialised, empty one, so new groups and pools need no more) */
+static struct rg_user *user_insert(struct rg_usercfg *cfg, const char *id)
+{
+    return insert_by_id((void **)&cfg->users, &cfg->nusers, &cfg->capusers, sizeof *cfg->users,
+                        sizeof cfg->users->id, id);
 }
 
 static struct rg_group *group_insert(struct rg_usercfg *cfg, const char *id)
 {
-    int found;
-    size_t i = sorted_find(cfg->groups, cfg->ngroups, sizeof *cfg->groups, id, &found);
-    struct rg_group *g;
-
-    if (found)
-        return &cfg->groups[i];
-    g = array_insert((void **)&cfg->groups, &cfg->ngroups, &cfg->capgroups, sizeof *g, i);
-    if (g) {
-        snprintf(g->id, sizeof g->id, "%s", id);
-        rg_strlist_init(&g->members);
-    }
-    return g;
+    return insert_by_id((void **)&cfg->groups, &cfg->ngroups, &cfg->capgroups,
+                        sizeof *cfg->groups, sizeof cfg->groups->id, id);
 }
 
 static struct rg_pool *pool_insert(struct rg_usercfg *cfg, const char *id)
 {
-    int found;
-    size_t i = sorted_find(cfg->pools, cfg->npools, sizeof *cfg->pools, id, &found);
-    struct rg_pool *p;
-
-    if (found)
-        return &cfg->pools[i];
-    p = array_insert((void **)&cfg->pools, &cfg->npools, &cfg->cappools, sizeof *p, i);
-    if (p) {
-        snprintf(p->id, sizeof p->id, "%s", id);
-        rg_strlist_init(&p->storages);
-    }
-    return p;
+    return insert_by_id((void **)&cfg->pools, &cfg->npools, &cfg->cappools, sizeof *cfg->pools,
+                        sizeof cfg->pools->id, id);
 }
 
 static struct rg_role *role_insert(struct rg_usercfg *cfg, const char *id)
 {
-    int found;
-    size_t i = sorted_find(cfg->roles, cfg->nroles, sizeof *cfg->roles, id, &found);
-    struct rg_role *r;
-
-    if (found)
-        return &cfg->roles[i];
-    r = array_insert((void **)&cfg->roles, &cfg->nroles, &cfg->caproles, sizeof *r, i);
-    if (r)
-        snprintf(r->id, sizeof r->id, "%s", id);
-    return r;
+    return insert_by_id((void **)&cfg->roles, &cfg->nroles, &cfg->caproles, sizeof *cfg->roles,
+                        sizeof cfg->roles->id, id);
 }
 
 static struct rg_token *token_insert(struct rg_user *u, const char *tokenid)
 {
-    int found;
-    size_t i = sorted_find(u->tokens, u->ntokens, sizeof *u->tokens, tokenid, &found);
     size_t cap = u->ntokens; /* tokens grow one by one: lists are short */
-    struct rg_token *t;
-
-    if (found)
-        return &u->tokens[i];
-    t = array_insert((void **)&u->tokens, &u->ntokens, &cap, sizeof *t, i);
-    if (t)
-        snprintf(t->id, sizeof t->id, "%s", tokenid);
-    return t;
+    return insert_by_id((void **)&u->tokens, &u->ntokens, &cap, sizeof *u->tokens,
+                        sizeof u->tokens->id, tokenid);
 }
 
 /* Finds the ACL entry (path, ugid, role); index where it would go otherwise. */

@@ -9,6 +9,7 @@
  * name from the claims; values that cannot be stored safely are left out with a log line.
  * Group mapping (realm option groups-claim, access/groupmap.h) runs after the user check and
  * before the ticket, under the user.cfg lock; the reply's cap sees the new memberships. */
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +20,10 @@
 #include "access/usercfg.h"
 #include "api/call.h"
 #include "api/login.h"
+#include "base/b64.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/rand.h"
 
 #define STATE_PARAM_MAX 1024
 #define CODE_PARAM_MAX 4096
@@ -44,6 +47,49 @@ static void realm_to_rp(const struct rg_realm *r, struct rg_oidc_realm *out)
     out->ca_file = r->ca_file;
 }
 
+/* Login-CSRF defence (RFC 9700 §4.7, catalogue CB-05): a login may only be finished by the
+ * browser that started it. auth-url gives the browser a random cookie (kept a day, HttpOnly,
+ * __Host- so only this origin can set it) and the pending login stores its SHA-256; login
+ * requires the same cookie. An attacker who makes a victim's browser load the attacker's own
+ * code and state therefore fails: the victim's browser does not hold the attacker's cookie. */
+#define BROWSER_COOKIE "__Host-rg-oidc"
+
+/* The binding of this request's browser (43 chars + NUL) into out; with create, a browser
+ * without a valid cookie gets a new one. 0 = out set, -1 = no binding. */
+static int browser_binding(struct rg_call *c, int create, char out[44])
+{
+    char *v = rg_http_cookie(c->req, BROWSER_COOKIE), *fresh = NULL, *b64 = NULL;
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    int ok = v && strlen(v) == 43 && strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                "0123456789-_") == 43;
+    int rc = -1;
+
+    if (!ok && create) {
+        char header[128];
+        fresh = rg_random_token(32);
+        if (!fresh)
+            goto out;
+        snprintf(header, sizeof header,
+                 BROWSER_COOKIE "=%s; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=86400",
+                 fresh);
+        if (rg_http_add_header(c->resp, "Set-Cookie", header))
+            goto out;
+    }
+    if (!ok && !fresh)
+        goto out;
+    if (!EVP_Digest(ok ? v : fresh, 43, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32 ||
+        !(b64 = rg_b64url_encode(md, 32)))
+        goto out;
+    memcpy(out, b64, 44);
+    rc = 0;
+out:
+    rg_free_secret(v);
+    rg_free_secret(fresh);
+    free(b64);
+    return rc;
+}
+
 void rg_h_openid_index(struct rg_call *c)
 {
     json_t *l = json_array();
@@ -59,6 +105,7 @@ void rg_h_openid_auth_url(struct rg_call *c)
     const struct rg_realm *r;
     struct rg_oidc_realm rp;
     struct rg_msg msg = {{0}};
+    char browser[44];
     char *url = NULL;
     rg_err e;
 
@@ -87,8 +134,12 @@ void rg_h_openid_auth_url(struct rg_call *c)
                                "try again in a minute");
         return;
     }
+    if (browser_binding(c, 1, browser)) {
+        rg_reply_error(c, 500, "internal error");
+        return;
+    }
     realm_to_rp(r, &rp);
-    e = rg_oidc_auth_url(c->api->oidc, &rp, redirect, &url, &msg);
+    e = rg_oidc_auth_url_bound(c->api->oidc, &rp, redirect, browser, &url, &msg);
     if (e) {
         rg_warn("openid auth-url for realm '%s' failed: %s", realm, msg.text);
         rg_reply_error(c, e == RG_ERR_LIMIT ? 503 : e == RG_ERR_INVALID ? 400 : 502, "%s",
@@ -190,6 +241,7 @@ void rg_h_openid_login(struct rg_call *c)
     struct rg_oidc_realm rp;
     struct rg_msg msg = {{0}};
     char userid[RG_USERID_MAX + RG_REALMID_MAX + 8];
+    char browser[44];
     char *name = NULL, *id_token = NULL;
     struct rg_session_info sinfo;
     json_t *claims = NULL;
@@ -207,6 +259,12 @@ void rg_h_openid_login(struct rg_call *c)
     if (e) {
         login_failed(c, "%s", msg.text[0] ? msg.text : "no openid auth state found");
         return;
+    }
+    if (!pending.browser || browser_binding(c, 0, browser) ||
+        !rg_ct_streq(browser, pending.browser)) {
+        login_failed(c, "login was started in another browser (the browser-binding cookie is "
+                        "missing or different)");
+        goto out;
     }
     r = rg_domains_find(&c->snap->domains, pending.realm);
     if (!r || strcmp(r->type, "openid") != 0) {

@@ -48,6 +48,7 @@ void rg_oidc_pending_clear(struct rg_oidc_pending *p)
     rg_free_secret(p->nonce);
     rg_free_secret(p->pkce_verifier);
     free(p->redirect_url);
+    free(p->browser);
     rg_wipe(p, sizeof *p);
 }
 
@@ -171,6 +172,8 @@ rg_err rg_pending_store(const char *dir, const struct rg_oidc_pending *p, time_t
     doc = json_pack("{s:s,s:s,s:s,s:s,s:I}", "realm", p->realm, "nonce", p->nonce,
                     "pkce_verifier", p->pkce_verifier, "redirect_url", p->redirect_url,
                     "ctime", (json_int_t)p->ctime);
+    if (doc && p->browser)
+        json_object_set_new(doc, "browser", json_string(p->browser));
     text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     if (!text) {
         e = rg_fail(msg, RG_ERR_NOMEM, "out of memory");
@@ -266,6 +269,10 @@ rg_err rg_pending_take(const char *dir, const char *state, time_t now,
         get_str(doc, "nonce", 1, 256, &out->nonce) ||
         get_str(doc, "pkce_verifier", 43, 128, &out->pkce_verifier) ||
         get_str(doc, "redirect_url", 1, 1024, &out->redirect_url) || !json_is_integer(ct)) {
+        e = rg_fail(msg, RG_ERR_INVALID, "pending login file is corrupt");
+        goto out;
+    }
+    if (json_object_get(doc, "browser") && get_str(doc, "browser", 43, 43, &out->browser)) {
         e = rg_fail(msg, RG_ERR_INVALID, "pending login file is corrupt");
         goto out;
     }

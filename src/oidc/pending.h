@@ -38,6 +38,8 @@ struct rg_oidc_pending {
     char *nonce;
     char *pkce_verifier;
     char *redirect_url;
+    char *browser;          /* NULL, or base64url SHA-256 of the browser-binding cookie that
+                             * started the login (openid_api.c; login-CSRF defence) */
     time_t ctime;
 };
 

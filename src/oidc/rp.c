@@ -279,6 +279,13 @@ static size_t allowed_algs(const struct rg_oidc_provider *prov, const char *clie
 rg_err rg_oidc_auth_url(struct rg_oidc *rp, const struct rg_oidc_realm *realm,
                         const char *redirect_url, char **url_out, struct rg_msg *msg)
 {
+    return rg_oidc_auth_url_bound(rp, realm, redirect_url, NULL, url_out, msg);
+}
+
+rg_err rg_oidc_auth_url_bound(struct rg_oidc *rp, const struct rg_oidc_realm *realm,
+                              const char *redirect_url, const char *browser, char **url_out,
+                              struct rg_msg *msg)
+{
     const struct rg_oidc_provider *prov = NULL;
     struct rg_oidc_pending p;
     char state[RG_STATE_LEN + 1], *challenge = NULL;
@@ -316,9 +323,11 @@ rg_err rg_oidc_auth_url(struct rg_oidc *rp, const struct rg_oidc_realm *realm,
     p.nonce = rg_random_token(16);
     p.pkce_verifier = rg_random_token(32);
     p.redirect_url = strdup(redirect_url);
+    p.browser = browser ? strdup(browser) : NULL;
     p.ctime = time(NULL);
     challenge = rg_oidc_pkce_challenge(p.pkce_verifier);
-    if (!p.nonce || !p.pkce_verifier || !p.redirect_url || !challenge) {
+    if (!p.nonce || !p.pkce_verifier || !p.redirect_url || !challenge ||
+        (browser && !p.browser)) {
         e = rg_fail(msg, RG_ERR_CRYPTO, "realm '%s': cannot draw the login's random values",
                     realm->realm);
         goto out;

@@ -81,6 +81,11 @@ struct rg_oidc_cache *rg_oidc_cache(struct rg_oidc *rp);
 /* Builds the authorization URL and stores the pending login. */
 rg_err rg_oidc_auth_url(struct rg_oidc *rp, const struct rg_oidc_realm *realm,
                         const char *redirect_url, char **url_out, struct rg_msg *msg);
+/* As rg_oidc_auth_url, and the pending login remembers browser (a string of 43 characters
+ * naming the browser that asked, see openid_api.c) so that only that browser can finish it. */
+rg_err rg_oidc_auth_url_bound(struct rg_oidc *rp, const struct rg_oidc_realm *realm,
+                              const char *redirect_url, const char *browser, char **url_out,
+                              struct rg_msg *msg);
 
 /* struct rg_oidc_pending { char realm[33]; char *nonce; char *pkce_verifier;
  *                          char *redirect_url; time_t ctime; }  -- see pending.h */

@@ -17,6 +17,13 @@ import urllib3
 
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
+# A test talks to the servers as one browser does: cookies they set (the OpenID login's
+# browser binding, see src/api/openid_api.c) are kept and sent back. A case that plays a
+# second browser uses a requests.Session() of its own.
+BROWSER = requests.Session()
+requests.get, requests.post, requests.put, requests.delete = (
+    BROWSER.get, BROWSER.post, BROWSER.put, BROWSER.delete)
+
 SOURCE = os.environ.get("RG_SOURCE", os.path.abspath(os.path.join(os.path.dirname(__file__), "../..")))
 BUILD = os.environ.get("RG_BUILD", os.path.join(SOURCE, "build"))
 

@@ -159,6 +159,34 @@ def main():
             assert "ticket" not in r.text
         check("a different redirect-url at login is refused", wrong_redirect)
 
+        def login_csrf():
+            """CB-05: a login finishes only in the browser that started it. The attacker signs
+            in with their own account and makes the victim's browser post their code/state."""
+            attacker = requests.Session()
+            r = attacker.post(f"{flow.api}/access/openid/auth-url", verify=False,
+                              data={"realm": "entra", "redirect-url": flow.gui})
+            assert r.status_code == 200, r.text
+            cookie = r.headers.get("Set-Cookie", "")
+            assert cookie.startswith("__Host-rg-oidc=") and "HttpOnly" in cookie and \
+                "Secure" in cookie and "SameSite=Lax" in cookie, cookie
+            resp = flow.idp_sign_in(r.json()["data"], "bob@demo.example", "Demo-Bob-2026")
+            q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(resp.headers["Location"]).query))
+            victim = flow.login(q)  # the test's own browser holds a different cookie
+            assert victim.status_code == 401, victim.text
+            # and the login is consumed: not even the attacker's browser can use it now
+            r = attacker.post(f"{flow.api}/access/openid/login", verify=False,
+                              data={"state": q["state"], "code": q["code"],
+                                    "redirect-url": flow.gui})
+            assert r.status_code == 401, r.text
+            # a client that keeps no cookies cannot finish a login either
+            q = flow.callback()
+            r = requests.Session().post(f"{flow.api}/access/openid/login", verify=False,
+                                        data={"state": q["state"], "code": q["code"],
+                                              "redirect-url": flow.gui})
+            assert r.status_code == 401, r.text
+            assert "login was started in another browser" in demo.server_log()
+        check("CB-05 a login is bound to the browser that started it", login_csrf)
+
         def forged_state():
             r = flow.login({"state": "A" * 43, "code": "x"})
             assert r.status_code == 401 and r.json()["message"] == "authentication failure"

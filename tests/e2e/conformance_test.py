@@ -410,6 +410,119 @@ def cases(s, demo):
     case("D-07/CB-07 iss parameter advertised but absent from the callback",
          lambda: R({"discovery": {"authorization_response_iss_parameter_supported": True}},
                    fresh=True, before=True))
+
+    # ---- 1.3 callback rows through the login endpoint itself ----
+    def login_raw(data, session=None):
+        return (session or requests).post(f"{s.flow.api}/access/openid/login", verify=False,
+                                          data=data)
+
+    def refused(r, token_calls=0):
+        """REJECT-LOGIN at the callback: no ticket, user.cfg unchanged (checked by the
+        caller), and (by default) no token request reached the provider."""
+        # 413: the HTTP layer's 64 KiB body limit answers before the login code runs
+        assert r.status_code in (400, 401, 413), (r.status_code, r.text[:300])
+        assert "ticket" not in r.text and "PVE:" not in r.text, r.text[:300]
+        c = s.counters()
+        assert c["token"] == token_calls, c
+
+    def cb_case(fn):
+        def run():
+            before = s.users()
+            s.faults({})                    # resets the IdP's counters
+            fn()
+            assert s.users() == before, "user.cfg changed by a refused callback"
+        return run
+
+    def cb02():
+        s.restart()  # the case before left an iss-advertising discovery in the cache
+        q = s.flow.callback(*BOB)
+        s.faults({})
+        refused(login_raw({"code": q["code"], "redirect-url": s.demo.gui}))
+    case("CB-02 state missing", cb_case(cb02))
+
+    def cb03():
+        q1, q2 = s.flow.callback(*BOB), s.flow.callback(*ALICE)
+        s.faults({})
+        # state of one transaction with the code of another: PKCE binds the code to its own
+        # transaction, so the provider refuses the redemption (one token request is made)
+        refused(login_raw({"state": q1["state"], "code": q2["code"],
+                           "redirect-url": s.demo.gui}), token_calls=1)
+    case("CB-03/CB-15 code from another transaction (PKCE mismatch)", cb_case(cb03))
+
+    def cb04():
+        q = s.flow.callback(*BOB)
+        r = s.flow.login(q)
+        assert r.status_code == 200, r.text
+        s.faults({})
+        refused(s.flow.login(q))
+    case("CB-04 the same callback replayed", lambda: cb04())
+
+    def cb05():
+        attacker = requests.Session()
+        r = attacker.post(f"{s.flow.api}/access/openid/auth-url", verify=False,
+                          data={"realm": "entra", "redirect-url": s.demo.gui})
+        assert r.status_code == 200, r.text
+        s.auth_urls += 1
+        resp = s.flow.idp_sign_in(r.json()["data"], *BOB)
+        q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(resp.headers["Location"]).query))
+        s.faults({})
+        refused(s.flow.login(q))            # the victim's browser holds another cookie
+    case("CB-05 login CSRF: the attacker's callback in the victim's browser", cb_case(cb05))
+
+    def cb07():
+        q = s.flow.callback(*BOB)
+        s.faults({})
+        refused(login_raw({"state": q["state"], "code": q["code"], "redirect-url": s.demo.gui,
+                           "iss": issuer + "/"}))
+    case("CB-07/CB-08 iss differs from the issuer (trailing slash; mix-up)", cb_case(cb07))
+
+    def cb09():
+        q = s.flow.callback(*BOB)
+        s.faults({})
+        body = (f"state={q['state']}&state={q['state']}&code={q['code']}&redirect-url="
+                + urllib.parse.quote(s.demo.gui, safe=""))
+        refused(requests.post(f"{s.flow.api}/access/openid/login", verify=False, data=body,
+                              headers={"Content-Type": "application/x-www-form-urlencoded"}))
+    case("CB-09 state given twice", cb_case(cb09))
+
+    def cb10():
+        q = s.flow.callback(*BOB)
+        s.faults({})
+        refused(login_raw({"state": q["state"], "error": "access_denied",
+                           "error_description": "<script>alert(1)</script>",
+                           "redirect-url": s.demo.gui}))
+        assert "<script>" not in s.demo.server_log()
+    case("CB-10 an error response at the login endpoint", cb_case(cb10))
+
+    def cb11():
+        q = s.flow.callback(*BOB)
+        s.faults({})
+        refused(login_raw({"state": q["state"], "code": q["code"], "redirect-url": s.demo.gui,
+                           "id_token": "eyJhbGciOiJub25lIn0.e30."}))
+    case("CB-11 front-channel tokens on a code-flow callback", cb_case(cb11))
+
+    def cb13():
+        r = requests.get(f"{s.demo.gui}/?code=abc&state=def", verify=False)
+        assert r.status_code == 200, r.status_code
+        assert r.headers["Cache-Control"] == "no-store", r.headers
+        assert r.headers["Referrer-Policy"] == "no-referrer", r.headers
+        assert r.headers["Content-Security-Policy"].startswith("default-src 'self'"), r.headers
+    case("CB-13 the callback page: no-store, no referrer, own resources only", cb13)
+
+    def cb14():
+        q = s.flow.callback(*BOB)
+        s.faults({})
+        for data in ({"state": q["state"], "code": q["code"], "redirect-url": s.demo.gui,
+                      "iss": ""},
+                     {"state": "s" * 100000, "code": "c", "redirect-url": s.demo.gui},
+                     {"state": q["state"], "code": "c" * 100000, "redirect-url": s.demo.gui}):
+            refused(login_raw(data))
+        r = requests.post(f"{s.flow.api}/access/openid/login", verify=False,
+                          data=b"state=a%00b&code=c&redirect-url=x",
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+        refused(r)
+        assert requests.get(f"{s.flow.api}/access/domains", verify=False).status_code == 200
+    case("CB-14 empty iss, 100 kB code/state, NUL bytes: refused, server fine", cb_case(cb14))
     return C
 
 

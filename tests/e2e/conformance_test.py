@@ -406,6 +406,17 @@ def cases(s, demo):
         assert "mallory" not in text, text
     case("U-07 userinfo never overrides the identity", u07)
 
+    def u06():
+        # distributed claims pointing at a provider URL whose calls are counted (userinfo):
+        # realmgate must not fetch them (SSRF); only its own userinfo call is counted
+        ui = f"{demo.idp}/oidc/userinfo"
+        c = s.accept({"claims": {"_claim_names": {"groups": "src1", "email": "src2"},
+                                 "_claim_sources": {"src1": {"endpoint": ui},
+                                                    "src2": {"endpoint": "http://169.254.169.254/"
+                                                             "latest/meta-data/"}}}})
+        assert c["userinfo"] == 1, c
+    case("U-06 distributed claims are never fetched", u06)
+
     # ---- 1.3 callback: iss parameter advertised (D-07 / CB-07) ----
     case("D-07/CB-07 iss parameter advertised but absent from the callback",
          lambda: R({"discovery": {"authorization_response_iss_parameter_supported": True}},

@@ -32,6 +32,7 @@ struct op {
     json_t *discovery;         /* served as is */
     json_t *jwks;              /* served as is */
     int jwks_status;           /* 200 normally */
+    const char *jwks_headers;  /* extra header lines for the JWKS answer ("" normally) */
     int token_status;
     char *token_body;          /* served for POST /t/token */
     char *userinfo_body;
@@ -48,16 +49,22 @@ static time_t clock_offset;
 
 static time_t fake_now(void) { return time(NULL) + clock_offset; }
 
-static void reply(int fd, int status, const char *ctype, const char *body)
+static void reply_h(int fd, int status, const char *ctype, const char *body, const char *extra)
 {
     char hdr[512];
     size_t blen = body ? strlen(body) : 0;
     int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 %d X\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "Connection: close\r\n%s\r\n", status, ctype, blen,
-                     status == 307 ? "Location: http://127.0.0.1:9/steal\r\n" : "");
+                     "Connection: close\r\n%s%s\r\n", status, ctype, blen,
+                     status == 307 ? "Location: http://127.0.0.1:9/steal\r\n" : "",
+                     extra ? extra : "");
     send(fd, hdr, (size_t)n, MSG_NOSIGNAL);
     if (blen)
         send(fd, body, blen, MSG_NOSIGNAL);
+}
+
+static void reply(int fd, int status, const char *ctype, const char *body)
+{
+    reply_h(fd, status, ctype, body, NULL);
 }
 
 static void handle(int fd)
@@ -93,7 +100,8 @@ static void handle(int fd)
     } else if (strcmp(path, "/t/keys") == 0) {
         char *s = json_dumps(OP.jwks, JSON_COMPACT);
         OP.n_jwks++;
-        reply(fd, OP.jwks_status, "application/json", OP.jwks_status == 200 ? s : "oops");
+        reply_h(fd, OP.jwks_status, "application/json", OP.jwks_status == 200 ? s : "oops",
+                OP.jwks_headers);
         free(s);
     } else if (strcmp(method, "POST") == 0 && strcmp(path, "/t/token") == 0) {
         OP.n_token++;
@@ -661,6 +669,32 @@ START_TEST(callback_iss_parameter)
 }
 END_TEST
 
+/* KR-06: the key cache lives a fixed RG_OIDC_CACHE_TTL whatever Cache-Control says. */
+START_TEST(jwks_cache_control_ignored)
+{
+    struct rg_oidc *rp;
+    struct rg_oidc_realm r = realm();
+    struct rg_msg msg = {{0}};
+
+    r.query_userinfo = 0;
+    ck_assert_int_eq(rg_oidc_new(pdir, &rp), RG_OK);
+    rg_oidc_cache_set_clock(rg_oidc_cache(rp), fake_now);
+    OP.jwks_headers = "Cache-Control: max-age=0\r\n";
+    ck_assert_int_eq(login_with(rp, &r, claims_for, k1, "k1", &msg), RG_OK);
+    clock_offset = RG_OIDC_REFETCH_COOLDOWN + 60; /* far past max-age=0 */
+    ck_assert_int_eq(login_with(rp, &r, claims_for, k1, "k1", &msg), RG_OK);
+    ck_assert_int_eq(OP.n_jwks, 1);
+    ck_assert_int_eq(OP.n_discovery, 1);
+    OP.jwks_headers = "Cache-Control: max-age=31536000\r\n";
+    clock_offset = RG_OIDC_CACHE_TTL + 10; /* a year was offered; the TTL still applies */
+    ck_assert_int_eq(login_with(rp, &r, claims_for, k1, "k1", &msg), RG_OK);
+    ck_assert_int_eq(OP.n_discovery, 2);
+    ck_assert_int_eq(OP.n_jwks, 2);
+    OP.jwks_headers = NULL;
+    rg_oidc_free(rp);
+}
+END_TEST
+
 static json_t *hs_claims_nonce;
 
 START_TEST(hmac_only_when_opted_in_advertised_and_keyed)
@@ -812,6 +846,7 @@ int main(void)
     tcase_add_test(tc, userinfo_failures);
     tcase_add_test(tc, hmac_only_when_opted_in_advertised_and_keyed);
     tcase_add_test(tc, callback_iss_parameter);
+    tcase_add_test(tc, jwks_cache_control_ignored);
     tcase_add_test(tc, discovery_refused_before_auth_request);
     tcase_add_test(tc, state_is_single_use);
     suite_add_tcase(s, tc);

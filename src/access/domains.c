@@ -39,6 +39,7 @@ static const struct optdef openid_opts[] = {
     {"client-cert", OPT_STR, 0, 0, CHK_PATH, S_OFF(client_cert)},
     {"client-cert-key", OPT_STR, 0, 0, CHK_PATH, S_OFF(client_cert_key)},
     {"ca-file", OPT_STR, 0, 0, CHK_PATH, S_OFF(ca_file)},
+    {"id-token-algs", OPT_STR, 0, 0, CHK_URISAFE, S_OFF(id_token_algs)},
     {"client-id", OPT_STR, 1, 0, CHK_URL, S_OFF(client_id)},
     {"client-key", OPT_STR, 0, 0, CHK_URL, S_OFF(client_key)},
     {"comment", OPT_STR, 0, 0, CHK_COMMENT, S_OFF(comment)},
@@ -307,6 +308,7 @@ static void realm_clear(struct rg_realm *r)
     free(r->client_cert);
     free(r->client_cert_key);
     free(r->ca_file);
+    free(r->id_token_algs);
     free(r->groups_map);
     free(r->raw);
     realm_init(r);
@@ -346,6 +348,7 @@ static rg_err realm_copy(const struct rg_realm *s, struct rg_realm *d)
         (e = dup_opt(&d->client_cert, s->client_cert)) ||
         (e = dup_opt(&d->client_cert_key, s->client_cert_key)) ||
         (e = dup_opt(&d->ca_file, s->ca_file)) ||
+        (e = dup_opt(&d->id_token_algs, s->id_token_algs)) ||
         (e = dup_opt(&d->groups_map, s->groups_map)) || (e = dup_opt(&d->raw, s->raw)))
         realm_clear(d);
     return e;

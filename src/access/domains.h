@@ -66,6 +66,7 @@ struct rg_realm {
     char *client_cert;       /* our option: PEM certificate file (private_key_jwt) */
     char *client_cert_key;   /* our option: its PEM private key file */
     char *ca_file;           /* our option: PEM bundle trusted for the provider's TLS */
+    char *id_token_algs;     /* our option: allow-list of ID-token signing algorithms */
     char *groups_map;        /* our option: "<claim value>=<group>,..." (access/groupmap.h) */
     int autocreate;
     int groups_autocreate;

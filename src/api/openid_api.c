@@ -45,6 +45,7 @@ static void realm_to_rp(const struct rg_realm *r, struct rg_oidc_realm *out)
     out->query_userinfo = r->query_userinfo != 0; /* unset (-1) means the default, 1 */
     out->allow_hmac = r->hmac_id_tokens == 1;
     out->ca_file = r->ca_file;
+    out->id_token_algs = r->id_token_algs;
 }
 
 /* Login-CSRF defence (RFC 9700 §4.7, catalogue CB-05): a login may only be finished by the

@@ -21,7 +21,8 @@ static const struct cli_opt openid_opts[] = {
     {"hmac-id-tokens", CLI_OPT_BOOL},
     {"tfa", CLI_OPT_VALUE},           {"delete", CLI_OPT_VALUE},
     {"digest", CLI_OPT_VALUE},        {"client-cert", CLI_OPT_VALUE},
-    {"client-cert-key", CLI_OPT_VALUE}, {"ca-file", CLI_OPT_VALUE}, {NULL, 0},
+    {"client-cert-key", CLI_OPT_VALUE}, {"ca-file", CLI_OPT_VALUE},
+    {"id-token-algs", CLI_OPT_VALUE}, {NULL, 0},
 };
 
 /* --client-cert / --client-cert-key / --ca-file: stored as absolute paths (the server may run in another

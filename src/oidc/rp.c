@@ -273,8 +273,9 @@ rg_err rg_oidc_build_auth_url(const struct rg_oidc_discovery *disc,
     return e;
 }
 
-static size_t allowed_algs(const struct rg_oidc_provider *prov, const char *client_key,
-                           const char *algs[RG_OIDC_MAX_ALGS + 1], const char **secret);
+static size_t allowed_algs(const struct rg_oidc_provider *prov, const char *only,
+                           const char *client_key, const char *algs[RG_OIDC_MAX_ALGS + 1],
+                           const char **secret);
 
 rg_err rg_oidc_auth_url(struct rg_oidc *rp, const struct rg_oidc_realm *realm,
                         const char *redirect_url, char **url_out, struct rg_msg *msg)
@@ -311,7 +312,8 @@ rg_err rg_oidc_auth_url_bound(struct rg_oidc *rp, const struct rg_oidc_realm *re
      * there (catalogue D-08) */
     {
         const char *algs[RG_OIDC_MAX_ALGS + 1], *secret;
-        if (allowed_algs(prov, realm->allow_hmac && realm->client_key && realm->client_key[0]
+        if (allowed_algs(prov, realm->id_token_algs,
+                         realm->allow_hmac && realm->client_key && realm->client_key[0]
                                    ? realm->client_key : NULL,
                          algs, &secret) == 0) {
             e = rg_fail(msg, RG_ERR_CONFIG, "realm '%s': the provider advertises no ID token "
@@ -557,13 +559,23 @@ static int alg_is_hmac(const char *a)
 
 /* The provider's advertised algorithms (pointers into prov, valid while it is held);
  * HMAC ones only when there is a client secret to be the key. Returns how many. */
-static size_t allowed_algs(const struct rg_oidc_provider *prov, const char *client_key,
-                           const char *algs[RG_OIDC_MAX_ALGS + 1], const char **secret)
+/* The ID-token algorithms to accept: those the provider advertises, narrowed to the realm's
+ * own list `only` (split_list; NULL = no narrowing), HMAC ones only with client_key. */
+static size_t allowed_algs(const struct rg_oidc_provider *prov, const char *only,
+                           const char *client_key, const char *algs[RG_OIDC_MAX_ALGS + 1],
+                           const char **secret)
 {
+    struct rg_strlist realm_algs;
     size_t n = 0;
     *secret = NULL;
+    if (rg_split_list(only, SPLIT_MAX_ITEMS, &realm_algs) != RG_OK) {
+        algs[0] = NULL;
+        return 0; /* an unusable list allows nothing */
+    }
     for (size_t i = 0; i < RG_OIDC_MAX_ALGS && prov->disc.id_token_algs[i]; i++) {
         const char *a = prov->disc.id_token_algs[i];
+        if (only && !rg_strlist_contains(&realm_algs, a))
+            continue;
         if (alg_is_hmac(a)) {
             if (!client_key)
                 continue;
@@ -572,6 +584,7 @@ static size_t allowed_algs(const struct rg_oidc_provider *prov, const char *clie
         algs[n++] = a;
     }
     algs[n] = NULL;
+    rg_strlist_free(&realm_algs);
     return n;
 }
 
@@ -609,7 +622,8 @@ static rg_err verify_id_token(struct rg_oidc *rp, const struct rg_oidc_realm *re
         e = rg_fail(msg, RG_ERR_AUTH, "realm '%s': nested ID token (cty) refused", realm->realm);
         goto out;
     }
-    n = allowed_algs(*prov, have_key && realm->allow_hmac ? realm->client_key : NULL, algs, &secret);
+    n = allowed_algs(*prov, realm->id_token_algs,
+                         have_key && realm->allow_hmac ? realm->client_key : NULL, algs, &secret);
     if (n == 0) {
         e = rg_fail(msg, RG_ERR_AUTH, "realm '%s': no usable ID token algorithm (HMAC needs a "
                     "client key)", realm->realm);
@@ -629,7 +643,8 @@ static rg_err verify_id_token(struct rg_oidc *rp, const struct rg_oidc_realm *re
         rg_oidc_provider_release(rp->cache, *prov);
         *prov = fresh;
         /* algs pointed into the released snapshot: take them from the new one */
-        n = allowed_algs(*prov, have_key && realm->allow_hmac ? realm->client_key : NULL, algs, &secret);
+        n = allowed_algs(*prov, realm->id_token_algs,
+                         have_key && realm->allow_hmac ? realm->client_key : NULL, algs, &secret);
         e = n ? rg_jws_verify(&jws, &(*prov)->keys, algs, secret, &why) : RG_ERR_AUTH;
     }
     if (e) {

@@ -58,6 +58,9 @@ struct rg_oidc_realm {          /* filled by the caller from domains.cfg; string
     const char *acr_values;     /* NULL = not sent; split_list, sent space-joined */
     const char *audiences;      /* NULL = none; split_list */
     int query_userinfo;         /* 1 = call userinfo and merge */
+    const char *id_token_algs;  /* NULL, or the realm's own allow-list of ID-token signing
+                                 * algorithms (split_list), narrowing the provider's list
+                                 * (realm option id-token-algs) */
     int allow_hmac;             /* 1 = HS256/384/512 ID tokens keyed with client_key are
                                  * accepted when the provider advertises them (realm option
                                  * hmac-id-tokens; off by default: a client secret is a weaker

@@ -695,6 +695,27 @@ START_TEST(jwks_cache_control_ignored)
 }
 END_TEST
 
+/* The realm's own algorithm allow-list narrows what the provider advertises. */
+START_TEST(realm_algorithm_allow_list)
+{
+    struct rg_oidc *rp;
+    struct rg_oidc_realm r = realm();
+    struct rg_msg msg = {{0}};
+    char *url = NULL;
+
+    r.query_userinfo = 0;
+    ck_assert_int_eq(rg_oidc_new(pdir, &rp), RG_OK);
+    r.id_token_algs = "PS256,RS256";
+    ck_assert_int_eq(login_with(rp, &r, claims_for, k1, "k1", &msg), RG_OK);
+    r.id_token_algs = "ES256";  /* the provider signs RS256 only */
+    ck_assert_int_eq(rg_oidc_auth_url(rp, &r, REDIRECT, &url, &msg), RG_ERR_CONFIG);
+    ck_assert_ptr_null(url);
+    ck_assert_ptr_nonnull(strstr(msg.text, "advertises no ID token signing algorithm this "
+                                           "realm accepts"));
+    rg_oidc_free(rp);
+}
+END_TEST
+
 static json_t *hs_claims_nonce;
 
 START_TEST(hmac_only_when_opted_in_advertised_and_keyed)
@@ -847,6 +868,7 @@ int main(void)
     tcase_add_test(tc, hmac_only_when_opted_in_advertised_and_keyed);
     tcase_add_test(tc, callback_iss_parameter);
     tcase_add_test(tc, jwks_cache_control_ignored);
+    tcase_add_test(tc, realm_algorithm_allow_list);
     tcase_add_test(tc, discovery_refused_before_auth_request);
     tcase_add_test(tc, state_is_single_use);
     suite_add_tcase(s, tc);

@@ -99,7 +99,6 @@ def main():
                            check=True, stdout=subprocess.DEVNULL)
             subprocess.run(rg + ["acl", "modify", "/vms", "--users", f"{name}@pam",
                                  "--roles", "PVEAuditor"], check=True, stdout=subprocess.DEVNULL)
-            time.sleep(1.5)  # the server re-checks its config files at most once a second
         check("realmgate user add <name>@pam", add_user)
 
         state = {}

@@ -159,7 +159,6 @@ def main():
 
     def modify_realm(*args):
         run("realm", "modify", "op", *args)
-        time.sleep(1.1)  # the server re-reads changed files at most once a second
 
     def group_lines():
         with open(usercfg) as f:

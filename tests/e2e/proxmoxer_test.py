@@ -332,7 +332,6 @@ def main():
             assert out["full-tokenid"] == "dave@pve!cli" and out["info"] == {
                 "expire": 0, "privsep": 0, "comment": "from the CLI"}, out
             t = token_api("dave@pve", "cli", out["value"])
-            time.sleep(1.2)  # the server re-reads user.cfg at most once a second
             refused(401, lambda: t.access.users.get())  # dave is disabled: his tokens too
             api.access.users("dave@pve").put(enable=1)
             api.access.acl.put(path="/vms/300", roles="VMWatcher", users="dave@pve")

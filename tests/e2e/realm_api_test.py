@@ -117,7 +117,6 @@ def main():
             subprocess.run(rg + ["user", "add", user, "--password", pw], check=True)
         subprocess.run(rg + ["acl", "modify", "/access", "--users", "auditor@pve",
                              "--roles", "PVEAuditor"], check=True)
-        time.sleep(1.1)  # the server re-reads changed files at most once a second
         admin = Client(api, "admin@pve", "Demo-Admin-2026")
         auditor = Client(api, "auditor@pve", "Audit-Pass-2026")
         nobody = Client(api, "nobody@pve", "Nobody-Pass-2026")

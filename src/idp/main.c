@@ -233,6 +233,16 @@ static struct rg_idp_tenant *tenant_arg(struct cli *c)
     return t;
 }
 
+/* begin() and then the --tenant argument; on failure end() is still the right cleanup. */
+static int begin_tenant(struct cli *c, const char *dir, bool create, struct rg_idp_tenant **t)
+{
+    int rc = begin(c, dir, create);
+    if (rc)
+        return rc;
+    *t = tenant_arg(c);
+    return *t ? 0 : EXIT_REFUSED;
+}
+
 static struct rg_idp_app *app_arg(struct cli *c, struct rg_idp_tenant *t)
 {
     const char *id = opt_get(&c->o, "app");
@@ -399,12 +409,8 @@ static int cmd_tenant_key_rotate(struct cli *c, const char *dir)
         return rc;
     if (in && !parse_int(in, 0, 90LL * 24 * 3600, &delay))
         return refuse("--activate-in must be 0 to %lld seconds (90 days)", 90LL * 24 * 3600);
-    if ((rc = begin(c, dir, false)))
+    if ((rc = begin_tenant(c, dir, false, &t)))
         goto out;
-    if (!(t = tenant_arg(c))) {
-        rc = EXIT_REFUSED;
-        goto out;
-    }
     if (t->n_keys >= RG_IDP_MAX_KEYS) {
         rc = refuse("tenant %s already has %d keys", t->id, RG_IDP_MAX_KEYS);
         goto out;
@@ -457,12 +463,8 @@ static int cmd_app_register(struct cli *c, const char *dir)
         return refuse("--client-id '%s' is not a GUID", cid);
     if (!cid && rg_random_uuid(id))
         return refuse("random generator failed");
-    if ((rc = begin(c, dir, false)))
+    if ((rc = begin_tenant(c, dir, false, &t)))
         goto out;
-    if (!(t = tenant_arg(c))) {
-        rc = EXIT_REFUSED;
-        goto out;
-    }
     if (rg_idp_app_add(&c->st, t, id, opt_get(&c->o, "display-name"), uris, n, now_s(), &a,
                        &msg)) {
         rc = refuse("%s", msg.text);
@@ -485,12 +487,8 @@ static int cmd_app_list(struct cli *c, const char *dir)
 
     if ((rc = require(&c->o, req)))
         return rc;
-    if ((rc = begin(c, dir, false)))
+    if ((rc = begin_tenant(c, dir, false, &t)))
         goto out;
-    if (!(t = tenant_arg(c))) {
-        rc = EXIT_REFUSED;
-        goto out;
-    }
     for (size_t i = 0; i < t->n_apps; i++) {
         const struct rg_idp_app *a = &t->apps[i];
         printf("%s\t%s\t%zu secret(s)\t", a->client_id, a->display_name, a->n_secrets);
@@ -604,12 +602,8 @@ static int cmd_user_add(struct cli *c, const char *dir)
         goto out0;
     }
     u.password_hash = hash;
-    if ((rc = begin(c, dir, false)))
+    if ((rc = begin_tenant(c, dir, false, &t)))
         goto out;
-    if (!(t = tenant_arg(c))) {
-        rc = EXIT_REFUSED;
-        goto out;
-    }
     if (u.guest) {
         /* Entra's invitation: the external address becomes "<local>_<domain>#EXT#@<tenant
          * domain>"; the address itself stays the user's mail (what the guest signs in with) */
@@ -678,12 +672,8 @@ static int cmd_user_set(struct cli *c, const char *dir)
         rc = refuse("hash failed");
         goto out0;
     }
-    if ((rc = begin(c, dir, false)))
+    if ((rc = begin_tenant(c, dir, false, &t)))
         goto out;
-    if (!(t = tenant_arg(c))) {
-        rc = EXIT_REFUSED;
-        goto out;
-    }
     u = rg_idp_user_find_upn(t, opt_get(&c->o, "upn"));
     if (!u) {
         rc = refuse("tenant %s has no user %s", t->id, opt_get(&c->o, "upn"));
@@ -717,12 +707,8 @@ static int cmd_user_list(struct cli *c, const char *dir)
 
     if ((rc = require(&c->o, req)))
         return rc;
-    if ((rc = begin(c, dir, false)))
+    if ((rc = begin_tenant(c, dir, false, &t)))
         goto out;
-    if (!(t = tenant_arg(c))) {
-        rc = EXIT_REFUSED;
-        goto out;
-    }
     for (size_t i = 0; i < t->n_users; i++) {
         const struct rg_idp_user *u = &t->users[i];
         printf("%s\t%s\t%s\t%s\t%s\n", u->oid, u->upn, u->enabled ? "enabled" : "disabled",
@@ -806,12 +792,8 @@ static int cmd_consent_list(struct cli *c, const char *dir)
 
     if ((rc = require(&c->o, req)))
         return rc;
-    if ((rc = begin(c, dir, false)))
+    if ((rc = begin_tenant(c, dir, false, &t)))
         goto out;
-    if (!(t = tenant_arg(c))) {
-        rc = EXIT_REFUSED;
-        goto out;
-    }
     for (size_t i = 0; i < t->n_consents; i++) {
         const struct rg_idp_consent *k = &t->consents[i];
         const struct rg_idp_user *u = rg_idp_user_find_oid(t, k->principal);
@@ -1206,12 +1188,8 @@ static int cmd_group_add(struct cli *c, const char *dir)
         return refuse("--id '%s' is not a GUID", id);
     if (!id && rg_random_uuid(gid))
         return refuse("random generator failed");
-    if ((rc = begin(c, dir, false)))
+    if ((rc = begin_tenant(c, dir, false, &t)))
         goto out;
-    if (!(t = tenant_arg(c))) {
-        rc = EXIT_REFUSED;
-        goto out;
-    }
     if (rg_idp_group_add(t, gid, opt_get(&c->o, "display-name"),
                          !type || strcmp(type, "security") == 0, &g, &msg)) {
         rc = refuse("%s", msg.text);
@@ -1249,12 +1227,8 @@ static int cmd_member_add(struct cli *c, const char *dir)
 
     if ((rc = require(&c->o, req)))
         return rc;
-    if ((rc = begin(c, dir, false)))
+    if ((rc = begin_tenant(c, dir, false, &t)))
         goto out;
-    if (!(t = tenant_arg(c))) {
-        rc = EXIT_REFUSED;
-        goto out;
-    }
     if (!(g = rg_idp_group_find(t, opt_get(&c->o, "group")))) {
         rc = refuse("tenant %s has no group '%s'", t->id, opt_get(&c->o, "group"));
         goto out;
@@ -1281,12 +1255,8 @@ static int cmd_group_list(struct cli *c, const char *dir)
 
     if ((rc = require(&c->o, req)))
         return rc;
-    if ((rc = begin(c, dir, false)))
+    if ((rc = begin_tenant(c, dir, false, &t)))
         goto out;
-    if (!(t = tenant_arg(c))) {
-        rc = EXIT_REFUSED;
-        goto out;
-    }
     for (size_t i = 0; i < t->n_groups; i++)
         printf("%s\t%s\t%s\t%zu member(s)\n", t->groups[i].id,
                t->groups[i].security ? "security" : "m365", t->groups[i].display_name,

@@ -223,17 +223,22 @@ int main(int argc, char **argv)
     struct rg_usercfg plain;
 
     for (int i = 1; i < argc; i++) {
+        char *end = NULL;
         if (!strcmp(argv[i], "--dump") && i + 1 < argc)
             dump = argv[++i];
         else if (!strcmp(argv[i], "--no-index"))
             noindex = 1;
         else if (!strcmp(argv[i], "--verify") && i + 1 < argc)
             verify = strtoul(argv[++i], NULL, 10);
-        else
-            queries = strtoul(argv[i], NULL, 10);
+        else if (argv[i][0] >= '1' && argv[i][0] <= '9' && strlen(argv[i]) < 10 &&
+                 (queries = strtoul(argv[i], &end, 10)) > 0 && *end == '\0')
+            ;
+        else {
+            fprintf(stderr, "usage: perm_bench [queries] [--dump file] [--no-index] "
+                            "[--verify N]\n");
+            return 2;
+        }
     }
-    if (queries == 0)
-        queries = 1;
     base_kb = maxrss_kb();
     rg_buf_init(&text, RG_USERCFG_FILE_MAX);
     if (generate(&text) != RG_OK)
@@ -381,6 +386,7 @@ int main(int argc, char **argv)
     if (missed)
         printf("a target was missed (timings depend on the machine and its load)\n");
     free(lat);
+    rg_perm_index_drop(&cfg);
     rg_usercfg_free(&cfg);
     return mismatches ? 1 : 0;
 }

@@ -392,29 +392,41 @@ void rg_strlist_sort_unique(struct rg_strlist *l)
     l->n = o;
 }
 
+static bool is_list_sep(unsigned char c)
+{
+    return is_space(c) || c == ',' || c == ';';
+}
+
+/* The next item of a split_list at or after s (its length in *len), or NULL at the end. */
+static const char *next_item(const char *s, size_t *len)
+{
+    const char *start;
+
+    while (*s && is_list_sep((unsigned char)*s))
+        s++;
+    if (!*s)
+        return NULL;
+    start = s;
+    while (*s && !is_list_sep((unsigned char)*s))
+        s++;
+    *len = (size_t)(s - start);
+    return start;
+}
+
 rg_err rg_split_list(const char *s, size_t max_items, struct rg_strlist *out)
 {
+    size_t len;
+
     rg_strlist_init(out);
-    if (!s)
-        return RG_OK;
-    while (*s) {
-        const char *start;
+    for (const char *it = s ? next_item(s, &len) : NULL; it; it = next_item(it + len, &len)) {
         char *item;
         rg_err e;
 
-        while (*s && (is_space((unsigned char)*s) || *s == ',' || *s == ';'))
-            s++;
-        if (!*s)
-            break;
-        start = s;
-        while (*s && !is_space((unsigned char)*s) && *s != ',' && *s != ';')
-            s++;
         if (out->n >= max_items) {
             rg_strlist_free(out);
             return RG_ERR_LIMIT;
         }
-        item = strndup(start, (size_t)(s - start));
-        if (!item) {
+        if (!(item = strndup(it, len))) {
             rg_strlist_free(out);
             return RG_ERR_NOMEM;
         }
@@ -426,4 +438,19 @@ rg_err rg_split_list(const char *s, size_t max_items, struct rg_strlist *out)
         }
     }
     return RG_OK;
+}
+
+size_t rg_split_list_inplace(char *s, char **items, size_t max_items)
+{
+    size_t n = 0, len;
+
+    for (char *it = (char *)next_item(s, &len); it; it = (char *)next_item(it + len + 1, &len)) {
+        if (n == max_items)
+            return RG_SPLIT_TOO_MANY;
+        items[n++] = it;
+        if (!it[len]) /* last item: nothing after it */
+            break;
+        it[len] = '\0';
+    }
+    return n;
 }

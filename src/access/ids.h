@@ -89,5 +89,10 @@ void rg_strlist_sort_unique(struct rg_strlist *l);
 /* PVE split_list: ',' and ';' act as whitespace, split on whitespace runs, empty items
  * dropped. At most max_items items (RG_ERR_LIMIT beyond); s may be NULL (empty list). */
 rg_err rg_split_list(const char *s, size_t max_items, struct rg_strlist *out);
+/* The same split without copies: terminates each item inside s and points items[] at them
+ * (items has room for max_items). Returns the number of items, or RG_SPLIT_TOO_MANY (s is
+ * then partly split). */
+#define RG_SPLIT_TOO_MANY ((size_t)-1)
+size_t rg_split_list_inplace(char *s, char **items, size_t max_items);
 
 #endif

@@ -176,14 +176,17 @@ static int path_cmp(const char *a, const char *b)
     return (int)ca - (int)cb;
 }
 
+/* Interned strings of one pool are equal exactly when their pointers are; the pointer test
+ * comes first because most comparisons while sorting are between entries of one path. */
 static int acl_cmp(const struct rg_acl_entry *a, const struct rg_acl_entry *b)
 {
-    int c = path_cmp(a->path, b->path);
-    if (c)
+    int c;
+
+    if (a->path != b->path && (c = path_cmp(a->path, b->path)))
         return c;
-    if ((c = strcmp(a->ugid, b->ugid)))
+    if (a->ugid != b->ugid && (c = strcmp(a->ugid, b->ugid)))
         return c;
-    return strcmp(a->role, b->role);
+    return a->role == b->role ? 0 : strcmp(a->role, b->role);
 }
 
 /* ================================================================ init / free */
@@ -242,6 +245,7 @@ void rg_usercfg_free(struct rg_usercfg *cfg)
     free(cfg->pools);
     free(cfg->roles);
     free(cfg->acl);
+    rg_strpool_free(&cfg->strings);
     rg_usercfg_init(cfg);
 }
 
@@ -439,12 +443,9 @@ static struct rg_token *token_insert(struct rg_user *u, const char *tokenid)
 static size_t acl_find(const struct rg_usercfg *cfg, const char *path, const char *ugid,
                        const char *role, int *found)
 {
-    struct rg_acl_entry key;
+    struct rg_acl_entry key = {path, ugid, role, 0};
     size_t lo = 0, hi = cfg->nacl;
 
-    snprintf(key.path, sizeof key.path, "%s", path);
-    snprintf(key.ugid, sizeof key.ugid, "%s", ugid);
-    snprintf(key.role, sizeof key.role, "%s", role);
     *found = 0;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -467,17 +468,22 @@ static rg_err acl_set(struct rg_usercfg *cfg, const char *path, const char *ugid
     int found;
     size_t i = acl_find(cfg, path, ugid, role, &found);
     struct rg_acl_entry *a;
+    const char *ip, *iu, *ir;
 
     if (found) {
         cfg->acl[i].propagate = propagate ? 1 : 0;
         return RG_OK;
     }
+    if (!(ip = rg_strpool_add(&cfg->strings, path)) ||
+        !(iu = rg_strpool_add(&cfg->strings, ugid)) ||
+        !(ir = rg_strpool_add(&cfg->strings, role)))
+        return RG_ERR_NOMEM;
     a = array_insert((void **)&cfg->acl, &cfg->nacl, &cfg->capacl, sizeof *a, i);
     if (!a)
         return RG_ERR_NOMEM;
-    snprintf(a->path, sizeof a->path, "%s", path);
-    snprintf(a->ugid, sizeof a->ugid, "%s", ugid);
-    snprintf(a->role, sizeof a->role, "%s", role);
+    a->path = ip;
+    a->ugid = iu;
+    a->role = ir;
     a->propagate = propagate ? 1 : 0;
     return RG_OK;
 }
@@ -559,6 +565,8 @@ static rg_err text_field(const char *v, char **out)
     return rg_cfg_unescape(v, out);
 }
 
+#define ACL_MAX_ROLES 256
+
 struct pctx {
     struct rg_usercfg *cfg;
     struct warner w;
@@ -569,6 +577,9 @@ struct pctx {
         size_t seq;
     } *acl;
     size_t nacl, capacl;
+    /* scratch for splitting an acl line's member and role lists in place */
+    char **ugs;   /* RG_LIST_MAX_ITEMS */
+    char *roles[ACL_MAX_ROLES];
 };
 
 static rg_err parse_user(struct pctx *p, char **f)
@@ -826,11 +837,19 @@ static rg_err parse_role(struct pctx *p, char **f)
     return RG_OK;
 }
 
+/* Adds an entry to the parse buffer; path and role are interned already. */
 static rg_err pacl_add(struct pctx *p, const char *path, const char *ugid, const char *role,
                        int prop)
 {
     struct pacl *a;
+    const char *iu = rg_strpool_add(&p->cfg->strings, ugid);
 
+    if (!iu)
+        return RG_ERR_NOMEM;
+    if (p->nacl == RG_ACL_MAX_ENTRIES) {
+        warnf(&p->w, p->line, "ignore acl entry - more than %d entries", RG_ACL_MAX_ENTRIES);
+        return RG_OK;
+    }
     if (p->nacl == p->capacl) {
         size_t ncap = p->capacl ? p->capacl * 2 : 64;
         struct pacl *n = realloc(p->acl, ncap * sizeof *n);
@@ -840,16 +859,9 @@ static rg_err pacl_add(struct pctx *p, const char *path, const char *ugid, const
         p->capacl = ncap;
     }
     a = &p->acl[p->nacl];
-    {
-        size_t lp = strnlen(path, sizeof a->e.path - 1), lu = strnlen(ugid, sizeof a->e.ugid - 1),
-               lr = strnlen(role, sizeof a->e.role - 1);
-        memcpy(a->e.path, path, lp);
-        a->e.path[lp] = '\0';
-        memcpy(a->e.ugid, ugid, lu);
-        a->e.ugid[lu] = '\0';
-        memcpy(a->e.role, role, lr);
-        a->e.role[lr] = '\0';
-    }
+    a->e.path = path;
+    a->e.ugid = iu;
+    a->e.role = role;
     a->e.propagate = prop;
     a->seq = p->nacl++;
     return RG_OK;
@@ -857,23 +869,27 @@ static rg_err pacl_add(struct pctx *p, const char *path, const char *ugid, const
 
 static rg_err parse_acl(struct pctx *p, char **f)
 {
-    char path[RG_ACL_PATH_MAX + 1];
-    struct rg_strlist roles, ugs;
+    char npath[RG_ACL_PATH_MAX + 1];
+    const char *path;
+    size_t nroles, nugs;
     int prop = truthy(f[1]);
-    rg_err e;
+    rg_err e = RG_OK;
 
-    if (!f[2][0] || rg_path_normalize(f[2], path) != RG_OK) {
+    if (!f[2][0] || rg_path_normalize(f[2], npath) != RG_OK) {
         warnf(&p->w, p->line, "ignore invalid path in acl '%.64s'", f[2]);
         return RG_OK;
     }
-    if ((e = rg_split_list(f[4], 256, &roles)))
-        return e == RG_ERR_LIMIT ? RG_OK : e;
-    if ((e = rg_split_list(f[3], RG_LIST_MAX_ITEMS, &ugs))) {
-        rg_strlist_free(&roles);
-        return e == RG_ERR_LIMIT ? RG_OK : e;
+    if (!p->ugs && !(p->ugs = malloc(RG_LIST_MAX_ITEMS * sizeof *p->ugs)))
+        return RG_ERR_NOMEM;
+    if ((nroles = rg_split_list_inplace(f[4], p->roles, ACL_MAX_ROLES)) == RG_SPLIT_TOO_MANY ||
+        (nugs = rg_split_list_inplace(f[3], p->ugs, RG_LIST_MAX_ITEMS)) == RG_SPLIT_TOO_MANY) {
+        warnf(&p->w, p->line, "ignore acl - too many roles or members");
+        return RG_OK;
     }
-    for (size_t r = 0; r < roles.n && !e; r++) {
-        const char *role = roles.items[r];
+    if (!(path = rg_strpool_add(&p->cfg->strings, npath)))
+        return RG_ERR_NOMEM;
+    for (size_t r = 0; r < nroles && !e; r++) {
+        const char *role = p->roles[r];
         if (!rg_roleid_check(role)) {
             warnf(&p->w, p->line, "ignore invalid role name '%.64s' in acl", role);
             continue;
@@ -882,8 +898,10 @@ static rg_err parse_acl(struct pctx *p, char **f)
             warnf(&p->w, p->line, "ignore unknown role '%s' in acl", role);
             continue;
         }
-        for (size_t u = 0; u < ugs.n && !e; u++) {
-            const char *ug = ugs.items[u];
+        if (!(role = rg_strpool_add(&p->cfg->strings, role)))
+            return RG_ERR_NOMEM;
+        for (size_t u = 0; u < nugs && !e; u++) {
+            const char *ug = p->ugs[u];
             if (ug[0] == '@' && rg_groupid_check(ug + 1)) {
                 if (!group_mut(p->cfg, ug + 1))
                     warnf(&p->w, p->line, "unknown acl group '%s' (kept)", ug + 1);
@@ -902,82 +920,152 @@ static rg_err parse_acl(struct pctx *p, char **f)
             }
         }
     }
-    rg_strlist_free(&roles);
-    rg_strlist_free(&ugs);
     return e;
 }
 
-static int pacl_cmp(const void *a, const void *b)
+static int pacl_cmp(const struct pacl *x, const struct pacl *y)
 {
-    const struct pacl *x = *(const struct pacl *const *)a, *y = *(const struct pacl *const *)b;
     int c = acl_cmp(&x->e, &y->e);
     if (c)
         return c;
     return x->seq < y->seq ? 1 : x->seq > y->seq ? -1 : 0; /* newest first */
 }
 
-/* Sorted, de-duplicated (later lines win) ACL list from the parse buffer. Sorts pointers,
- * not the large entries; a file in canonical order (as the writer leaves it) needs no
- * sort at all. */
+static const char *pacl_field(const struct pacl *a, int k)
+{
+    return k == 0 ? a->e.path : k == 1 ? a->e.ugid : a->e.role;
+}
+
+static int path_ptr_cmp(const void *a, const void *b)
+{
+    return path_cmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int str_ptr_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sort key of a parsed entry: the ranks of its path, member and role among the distinct
+ * strings of their kind, then its line order. */
+struct pacl_key {
+    uint32_t rank[3];
+    uint32_t seq;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+    const struct pacl_key *x = a, *y = b;
+
+    for (int k = 0; k < 3; k++)
+        if (x->rank[k] != y->rank[k])
+            return x->rank[k] < y->rank[k] ? -1 : 1;
+    return x->seq < y->seq ? 1 : x->seq > y->seq ? -1 : 0; /* newest first */
+}
+
+/* Stores in key[i].rank[k] the rank of field k of entry i. The strings are interned, so each
+ * distinct one is sorted once (a few thousand paths instead of 100,000 entries) and the
+ * entries are then sorted by integers. */
+static rg_err rank_field(const struct pctx *p, int k, struct pacl_key *key)
+{
+    size_t npool = p->cfg->strings.count, n = 0;
+    uint32_t *rank = malloc(npool * sizeof *rank);
+    const char **distinct = malloc(npool * sizeof *distinct);
+
+    if (!rank || !distinct) {
+        free(rank);
+        free(distinct);
+        return RG_ERR_NOMEM;
+    }
+    memset(rank, 0xff, npool * sizeof *rank);
+    for (size_t i = 0; i < p->nacl; i++) {
+        const char *s = pacl_field(&p->acl[i], k);
+        uint32_t id = rg_strpool_id(s);
+        if (rank[id] == UINT32_MAX) {
+            rank[id] = 0;
+            distinct[n++] = s;
+        }
+    }
+    qsort(distinct, n, sizeof *distinct, k == 0 ? path_ptr_cmp : str_ptr_cmp);
+    for (size_t i = 0; i < n; i++)
+        rank[rg_strpool_id(distinct[i])] = (uint32_t)i;
+    for (size_t i = 0; i < p->nacl; i++)
+        key[i].rank[k] = rank[rg_strpool_id(pacl_field(&p->acl[i], k))];
+    free(rank);
+    free(distinct);
+    return RG_OK;
+}
+
+/* Sorted, de-duplicated (later lines win) ACL list from the parse buffer. A file in
+ * canonical order (as the writer leaves it) needs no sort at all. */
 static rg_err pacl_finish(struct pctx *p)
 {
     struct rg_usercfg *cfg = p->cfg;
-    struct pacl **order;
+    struct pacl_key *key;
     int sorted = 1;
+    rg_err e = RG_OK;
 
     if (p->nacl == 0)
         return RG_OK;
-    if (!(order = malloc(p->nacl * sizeof *order)))
+    for (size_t i = 1; i < p->nacl && sorted; i++)
+        sorted = pacl_cmp(&p->acl[i - 1], &p->acl[i]) <= 0;
+    if (!(cfg->acl = malloc(p->nacl * sizeof *cfg->acl)))
         return RG_ERR_NOMEM;
-    for (size_t i = 0; i < p->nacl; i++) {
-        order[i] = &p->acl[i];
-        if (i && sorted && pacl_cmp(&order[i - 1], &order[i]) > 0)
-            sorted = 0;
-    }
-    if (!sorted)
-        qsort(order, p->nacl, sizeof *order, pacl_cmp);
-    cfg->acl = malloc(p->nacl * sizeof *cfg->acl);
-    if (!cfg->acl) {
-        free(order);
-        return RG_ERR_NOMEM;
-    }
     cfg->capacl = p->nacl;
     cfg->nacl = 0;
-    for (size_t i = 0; i < p->nacl; i++) {
-        if (cfg->nacl && acl_cmp(&cfg->acl[cfg->nacl - 1], &order[i]->e) == 0)
-            continue;
-        cfg->acl[cfg->nacl++] = order[i]->e;
+    if (sorted) {
+        for (size_t i = 0; i < p->nacl; i++)
+            if (!cfg->nacl || acl_cmp(&cfg->acl[cfg->nacl - 1], &p->acl[i].e) != 0)
+                cfg->acl[cfg->nacl++] = p->acl[i].e;
+        return RG_OK;
     }
-    free(order);
+    if (!(key = malloc(p->nacl * sizeof *key)))
+        return RG_ERR_NOMEM;
+    for (int k = 0; k < 3 && !e; k++)
+        e = rank_field(p, k, key);
+    if (e) {
+        free(key);
+        return e;
+    }
+    for (size_t i = 0; i < p->nacl; i++)
+        key[i].seq = (uint32_t)i;
+    qsort(key, p->nacl, sizeof *key, key_cmp);
+    for (size_t i = 0; i < p->nacl; i++)
+        if (!i || memcmp(key[i - 1].rank, key[i].rank, sizeof key[i].rank) != 0)
+            cfg->acl[cfg->nacl++] = p->acl[key[i].seq].e;
+    free(key);
     return RG_OK;
 }
 
 rg_err rg_usercfg_parse(const char *text, size_t len, struct rg_usercfg *out,
                         rg_cfg_warn_fn *warn, void *warn_ctx)
 {
-    struct pctx p = {out, {warn, warn_ctx}, 0, NULL, 0, 0};
+    struct pctx p = {.cfg = out, .w = {warn, warn_ctx}};
     size_t pos = 0;
+    char *copy;
     rg_err e = RG_OK;
 
     rg_usercfg_init(out);
     if (len > RG_USERCFG_FILE_MAX)
         return RG_ERR_LIMIT;
     rg_cfg_digest(text, len, out->digest);
+    /* one mutable copy; each line is terminated and split inside it */
+    if (!(copy = malloc(len + 1)))
+        return RG_ERR_NOMEM;
+    memcpy(copy, text, len);
+    copy[len] = '\0';
     while (pos < len && !e) {
-        const char *start = text + pos, *nl = memchr(start, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - start) : len - pos;
-        char *line, *s, *end, *f[MAX_FIELDS];
+        char *line = copy + pos, *nl = memchr(line, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - line) : len - pos;
+        char *s, *end, *f[MAX_FIELDS];
 
         pos += n + (nl ? 1 : 0);
         p.line++;
-        if (memchr(start, '\0', n)) {
+        if (memchr(line, '\0', n)) {
             warnf(&p.w, p.line, "ignore config line with NUL byte");
             continue;
         }
-        if (!(line = strndup(start, n))) {
-            e = RG_ERR_NOMEM;
-            break;
-        }
+        line[n] = '\0';
         s = line;
         while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\v' || *s == '\f')
             s++;
@@ -987,7 +1075,9 @@ rg_err rg_usercfg_parse(const char *text, size_t len, struct rg_usercfg *out,
             *--end = '\0';
         if (*s) {
             char shown[80];
-            snprintf(shown, sizeof shown, "%s", s);
+            size_t k = strnlen(s, sizeof shown - 1);
+            memcpy(shown, s, k);
+            shown[k] = '\0';
             split_fields(s, f);
             if (!strcmp(f[0], "user"))
                 e = parse_user(&p, f);
@@ -1004,8 +1094,8 @@ rg_err rg_usercfg_parse(const char *text, size_t len, struct rg_usercfg *out,
             else
                 warnf(&p.w, p.line, "ignore config line: %s", shown);
         }
-        free(line);
     }
+    free(copy);
     if (!e) {
         for (size_t i = 0; i < out->ngroups; i++)
             rg_strlist_sort_unique(&out->groups[i].members);
@@ -1029,6 +1119,7 @@ rg_err rg_usercfg_parse(const char *text, size_t len, struct rg_usercfg *out,
             root->enable = 1;
     }
     free(p.acl);
+    free(p.ugs);
     if (e)
         rg_usercfg_free(out);
     return e;
@@ -1293,9 +1384,18 @@ rg_err rg_usercfg_copy(const struct rg_usercfg *src, struct rg_usercfg *dst)
     if (!e && src->nacl) {
         if (!(dst->acl = malloc(src->nacl * sizeof *dst->acl)))
             e = RG_ERR_NOMEM;
-        else {
-            memcpy(dst->acl, src->acl, src->nacl * sizeof *dst->acl);
-            dst->nacl = dst->capacl = src->nacl;
+        else
+            dst->capacl = src->nacl;
+        /* the copy owns its strings: re-intern them into its own pool */
+        for (size_t i = 0; i < src->nacl && !e; i++) {
+            const struct rg_acl_entry *a = &src->acl[i];
+            struct rg_acl_entry *b = &dst->acl[i];
+            if (!(b->path = rg_strpool_add(&dst->strings, a->path)) ||
+                !(b->ugid = rg_strpool_add(&dst->strings, a->ugid)) ||
+                !(b->role = rg_strpool_add(&dst->strings, a->role)))
+                e = RG_ERR_NOMEM;
+            b->propagate = a->propagate;
+            dst->nacl = i + 1;
         }
     }
     if (e)
@@ -1827,6 +1927,10 @@ rg_err rg_usercfg_acl_change_ex(struct rg_usercfg *cfg, const char *path, const 
             e = rg_fail(msg, RG_ERR_NOTFOUND, "no such token '%.130s'", tl.items[i]);
             goto out;
         }
+    }
+    if (!remove && cfg->nacl + rl.n * (gl.n + ul.n + tl.n) > RG_ACL_MAX_ENTRIES) {
+        e = rg_fail(msg, RG_ERR_LIMIT, "too many ACL entries (at most %d)", RG_ACL_MAX_ENTRIES);
+        goto out;
     }
     /* only allocation can fail from here on */
     for (size_t r = 0; r < rl.n && !e; r++) {

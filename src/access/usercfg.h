@@ -14,7 +14,8 @@
  * entries by (path, member, role), so lookups are binary searches and the writer needs no
  * extra sort. ACL entries are a flat list of (path, member, role, propagate), unique per
  * (path, member, role), members written as in the file: "user@realm", "@group",
- * "user@realm!token".
+ * "user@realm!token". Their strings are interned (base/strpool.h): 100,000 entries over a few
+ * thousand distinct paths and members cost 32 bytes each plus one copy of every string.
  *
  * Edits apply the PVE rules and messages, e.g. "user '<id>' already exists", "no such user
  * ('<id>')", "group '<id>' already exists", "group '<id>' does not exist", "role '<id>' does
@@ -35,12 +36,14 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/form.h"
+#include "base/strpool.h"
 
 #define RG_USERCFG_FILE_MAX (8 * 1024 * 1024)
 #define RG_USER_NAME_MAX 1024    /* firstname, lastname (API limit) */
 #define RG_USER_EMAIL_MAX 254
 #define RG_USER_COMMENT_MAX 2048
 #define RG_LIST_MAX_ITEMS 4096   /* members of a group, items in any list field */
+#define RG_ACL_MAX_ENTRIES 1000000 /* (path, member, role) entries in one user.cfg */
 
 struct rg_token {
     char id[RG_TOKENID_MAX + 1]; /* full id "user@realm!name" */
@@ -77,10 +80,11 @@ struct rg_role {
     rg_privmask privs;
 };
 
+/* The strings are interned in the owning config's pool (equal strings, equal pointers). */
 struct rg_acl_entry {
-    char path[RG_ACL_PATH_MAX + 1]; /* normalised */
-    char ugid[RG_UGID_MAX + 1];     /* "user@realm", "@group" or "user@realm!token" */
-    char role[RG_ROLEID_MAX + 1];
+    const char *path;               /* normalised */
+    const char *ugid;               /* "user@realm", "@group" or "user@realm!token" */
+    const char *role;
     int propagate;                  /* 0/1 */
 };
 
@@ -90,6 +94,7 @@ struct rg_usercfg {
     struct rg_pool *pools;  size_t npools;  size_t cappools;
     struct rg_role *roles;  size_t nroles;  size_t caproles;  /* custom roles only */
     struct rg_acl_entry *acl; size_t nacl;  size_t capacl;
+    struct rg_strpool strings; /* owns the ACL entries' strings */
     char digest[41];        /* SHA-1 hex of the parsed text ("" for a built config) */
     /* private to perm.c: lookup index of an immutable config (rg_perm_index_build), NULL if
      * none; never copied by rg_usercfg_copy; drop it (rg_perm_index_drop) before freeing */

@@ -200,6 +200,33 @@ START_TEST(split_list)
 }
 END_TEST
 
+/* The in-place split gives the same items as rg_split_list, without copies. */
+START_TEST(split_list_inplace)
+{
+    char s1[] = "  a,b;c  d,,;e ", s2[] = "", s3[] = "x", s4[] = "a b c", s5[] = ",;, ";
+    char *it[4];
+
+    ck_assert_uint_eq(rg_split_list_inplace(s1, it, 4), RG_SPLIT_TOO_MANY);
+    {
+        char again[] = "  a,b;c  d,,;e ";
+        char *five[5];
+        ck_assert_uint_eq(rg_split_list_inplace(again, five, 5), 5);
+        ck_assert_str_eq(five[0], "a");
+        ck_assert_str_eq(five[1], "b");
+        ck_assert_str_eq(five[2], "c");
+        ck_assert_str_eq(five[3], "d");
+        ck_assert_str_eq(five[4], "e");
+        ck_assert_ptr_eq(five[0], again + 2);
+    }
+    ck_assert_uint_eq(rg_split_list_inplace(s2, it, 4), 0);
+    ck_assert_uint_eq(rg_split_list_inplace(s3, it, 4), 1);
+    ck_assert_str_eq(it[0], "x");
+    ck_assert_uint_eq(rg_split_list_inplace(s4, it, 3), 3);
+    ck_assert_str_eq(it[2], "c");
+    ck_assert_uint_eq(rg_split_list_inplace(s5, it, 4), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ids");
@@ -214,6 +241,7 @@ int main(void)
     tcase_add_test(tc, path_normalize);
     tcase_add_test(tc, acl_paths);
     tcase_add_test(tc, split_list);
+    tcase_add_test(tc, split_list_inplace);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

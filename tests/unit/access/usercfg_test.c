@@ -213,6 +213,13 @@ START_TEST(output_order_all_sections)
 }
 END_TEST
 
+static bool absent_ok_all(void *ctx, const char *userid)
+{
+    (void)ctx;
+    (void)userid;
+    return true;
+}
+
 static void kv(struct rg_params *p, const char *const *items)
 {
     rg_params_init(p);
@@ -350,6 +357,12 @@ START_TEST(copy_is_deep)
 
     ck_assert_int_eq(rg_usercfg_parse(in, strlen(in), &a, NULL, NULL), RG_OK);
     ck_assert_int_eq(rg_usercfg_copy(&a, &b), RG_OK);
+    /* the copy's ACL strings are its own (its pool), not borrowed from a */
+    ck_assert_uint_eq(b.nacl, 1);
+    ck_assert_ptr_ne(b.acl[0].path, a.acl[0].path);
+    ck_assert_ptr_ne(b.acl[0].ugid, a.acl[0].ugid);
+    ck_assert_ptr_ne(b.acl[0].role, a.acl[0].role);
+    ck_assert_uint_eq(b.strings.count, 3);
     x = write_cfg(&a);
     rg_usercfg_free(&a);
     y = write_cfg(&b);
@@ -358,6 +371,102 @@ START_TEST(copy_is_deep)
     free(x);
     free(y);
     rg_usercfg_free(&b);
+}
+END_TEST
+
+/* A file with ACL lines in random order and repeated (member, role) pairs parses to the
+ * same entries as adding the lines one by one through the edit API (a different code path:
+ * binary insertion, later flags replacing earlier ones). Paths include the tree-order
+ * trap: "/pool/a-b" sorts after the whole "/pool/a" subtree. */
+START_TEST(acl_sort_matches_edits)
+{
+    static const char *paths[] = {"/", "/vms", "/vms/100", "/vms/1000", "/vms/101", "/storage",
+                                  "/storage/local", "/storage/local-lvm", "/pool/a",
+                                  "/pool/a/b", "/pool/a-b"};
+    static const char *members[] = {"test@pam", "test2@pam", "ghost@pve", "@g", "@h"};
+    static const char *rls[] = {"PVEAuditor", "NoAccess", "PVEVMAdmin", "Administrator"};
+    struct rg_buf text;
+    struct rg_usercfg parsed, edited;
+    struct rg_msg msg;
+    unsigned seed = 12345;
+    char *x, *y;
+
+    rg_buf_init(&text, 1 << 20);
+    ck_assert_int_eq(rg_buf_appends(&text, USERS "group:g:::\ngroup:h:::\n"), RG_OK);
+    ck_assert_int_eq(rg_usercfg_parse(text.data, text.len, &edited, NULL, NULL), RG_OK);
+    for (int i = 0; i < 3000; i++) {
+        const char *path, *m, *r;
+        int prop;
+        seed = seed * 1103515245u + 12345u;
+        path = paths[(seed >> 8) % (sizeof paths / sizeof *paths)];
+        m = members[(seed >> 16) % (sizeof members / sizeof *members)];
+        r = rls[(seed >> 20) % (sizeof rls / sizeof *rls)];
+        prop = (seed >> 24) & 1;
+        ck_assert_int_eq(rg_buf_appendf(&text, "acl:%d:%s:%s:%s:\n", prop, path, m, r), RG_OK);
+        /* unknown users (ghost@pve) are kept by the parser; the edit needs absent_ok */
+        ck_assert_msg(rg_usercfg_acl_change_ex(&edited, path, r, m[0] == '@' ? NULL : m,
+                                               m[0] == '@' ? m + 1 : NULL, NULL, prop, 0,
+                                               absent_ok_all, NULL, &msg) == RG_OK,
+                      "%s %s %s: %s", path, m, r, msg.text);
+    }
+    ck_assert_int_eq(rg_usercfg_parse(text.data, text.len, &parsed, NULL, NULL), RG_OK);
+    ck_assert_uint_eq(parsed.nacl, edited.nacl);
+    ck_assert_uint_eq(parsed.nacl, 11 * 5 * 4);
+    for (size_t i = 0; i < parsed.nacl; i++) {
+        ck_assert_str_eq(parsed.acl[i].path, edited.acl[i].path);
+        ck_assert_str_eq(parsed.acl[i].ugid, edited.acl[i].ugid);
+        ck_assert_str_eq(parsed.acl[i].role, edited.acl[i].role);
+        ck_assert_int_eq(parsed.acl[i].propagate, edited.acl[i].propagate);
+    }
+    x = write_cfg(&parsed);
+    y = write_cfg(&edited);
+    ck_assert_str_eq(x, y);
+    free(x);
+    free(y);
+    rg_buf_free(&text);
+    rg_usercfg_free(&parsed);
+    rg_usercfg_free(&edited);
+}
+END_TEST
+
+/* At most RG_ACL_MAX_ENTRIES entries: the parser drops the rest with a warning, an edit that
+ * would go beyond is refused with a message. */
+START_TEST(acl_entry_limit)
+{
+    struct rg_buf text;
+    struct rg_usercfg cfg;
+    struct rg_msg msg;
+
+    rg_buf_init(&text, RG_USERCFG_FILE_MAX);
+    ck_assert_int_eq(rg_buf_appends(&text, ROOT), RG_OK);
+    /* 4 lines x 2 roles x 4096 members = 32768 entries per path, 31 paths = 1,015,808 */
+    for (int path = 0; path < 31; path++) {
+        for (int line = 0; line < 4; line++) {
+            ck_assert_int_eq(rg_buf_appendf(&text, "acl:1:/vms/%d:", path), RG_OK);
+            for (int m = 0; m < 4096; m++)
+                ck_assert_int_eq(rg_buf_appendf(&text, "%su%d@pve", m ? "," : "",
+                                                line * 4096 + m), RG_OK);
+            ck_assert_int_eq(rg_buf_appends(&text, ":PVEAuditor,PVEVMUser:\n"), RG_OK);
+        }
+    }
+    nwarn = 0;
+    ck_assert_int_eq(rg_usercfg_parse(text.data, text.len, &cfg, count_warn, NULL), RG_OK);
+    ck_assert_uint_eq(cfg.nacl, RG_ACL_MAX_ENTRIES);
+    ck_assert_int_eq(nwarn, 1015808 - RG_ACL_MAX_ENTRIES);
+    ck_assert_int_eq(rg_usercfg_acl_change(&cfg, "/", "PVEAuditor", NULL, NULL, NULL, 1, 0, &msg),
+                     RG_ERR_INVALID); /* no member: refused before the limit */
+    cfg.users[0].enable = 1;
+    ck_assert_int_eq(rg_usercfg_acl_change_ex(&cfg, "/", "PVEAuditor", "new@pve", NULL, NULL, 1,
+                                              0, absent_ok_all, NULL, &msg),
+                     RG_ERR_LIMIT);
+    ck_assert_str_eq(msg.text, "too many ACL entries (at most 1000000)");
+    /* removing is always possible */
+    ck_assert_int_eq(rg_usercfg_acl_change(&cfg, "/vms/0", "PVEAuditor", "u0@pve", NULL, NULL, 1,
+                                           1, &msg),
+                     RG_OK);
+    ck_assert_uint_eq(cfg.nacl, RG_ACL_MAX_ENTRIES - 1);
+    rg_buf_free(&text);
+    rg_usercfg_free(&cfg);
 }
 END_TEST
 
@@ -378,6 +487,9 @@ int main(void)
     tcase_add_test(tc, output_order_all_sections);
     tcase_add_test(tc, edits);
     tcase_add_test(tc, copy_is_deep);
+    tcase_add_test(tc, acl_sort_matches_edits);
+    tcase_add_test(tc, acl_entry_limit);
+    tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

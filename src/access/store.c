@@ -20,9 +20,9 @@
 #include "base/rand.h"
 
 /* The files a snapshot is built from, in stamp order. */
-enum { F_DOMAINS, F_USERS, F_PUB, F_KEY, F_WWW, F_COUNT };
-static const char *const file_rel[F_COUNT] = {"domains.cfg", "user.cfg", "authkey.pub",
-                                              "priv/authkey.key", "pve-www.key"};
+enum { F_DOMAINS, F_USERS, F_TOKENS, F_PUB, F_KEY, F_WWW, F_COUNT };
+static const char *const file_rel[F_COUNT] = {"domains.cfg", "user.cfg", "priv/token.cfg",
+                                              "authkey.pub", "priv/authkey.key", "pve-www.key"};
 
 struct stamp {
     int exists;
@@ -86,9 +86,8 @@ static void take_stamps(const struct rg_store *st, struct stamp s[F_COUNT])
     }
 }
 
-/* Reads a config file; a missing file reads as empty text. */
-static rg_err read_cfg(const struct rg_store *st, const char *rel, size_t max, struct rg_buf *out,
-                       struct rg_msg *msg)
+rg_err rg_store_read_cfg(const struct rg_store *st, const char *rel, size_t max,
+                         struct rg_buf *out, struct rg_msg *msg)
 {
     char path[PATH_MAX];
     rg_err e;
@@ -217,6 +216,72 @@ out:
     return e;
 }
 
+/* ---------------------------------------------------------------- the parsed files */
+
+static void log_warning(void *ctx, int line, const char *text)
+{
+    rg_warn("%s line %d: %s", (const char *)ctx, line, text);
+}
+
+/* How one config file is read, parsed, written and freed (snapshots and updates). */
+struct rmw {
+    const char *rel;
+    const char *lock_rel;
+    size_t max;
+    mode_t mode;
+    rg_err (*parse)(const char *text, size_t len, void *obj, struct rg_msg *msg);
+    rg_err (*write)(const void *obj, struct rg_buf *out);
+    void (*free_obj)(void *obj);
+};
+
+/* The parse/write/free adapters of one file type for struct rmw: rg_<T>_parse (warnings go
+ * to the log, prefixed with the file name), rg_<T>_write, rg_<T>_free. */
+#define RMW_ADAPTERS(tag, T, file)                                                             \
+    static rg_err parse_##tag(const char *t, size_t n, void *o, struct rg_msg *msg)             \
+    {                                                                                            \
+        rg_err e = rg_##T##_parse(t, n, o, log_warning, (void *)(file));                        \
+        return e ? rg_fail(msg, e, "cannot parse %s", file) : RG_OK;                             \
+    }                                                                                            \
+    static rg_err write_##tag(const void *o, struct rg_buf *b)                                  \
+    {                                                                                            \
+        return rg_##T##_write(o, b);                                                             \
+    }                                                                                            \
+    static void free_##tag(void *o)                                                             \
+    {                                                                                            \
+        rg_##T##_free(o);                                                                        \
+    }
+
+RMW_ADAPTERS(users, usercfg, "user.cfg")
+RMW_ADAPTERS(domains, domains, "domains.cfg")
+RMW_ADAPTERS(tokens, tokencfg, "token.cfg")
+RMW_ADAPTERS(shadow, shadow, "shadow.cfg")
+
+static const struct rmw rmw_users = {"user.cfg", "priv/lock/user.cfg.lck", RG_USERCFG_FILE_MAX,
+                                     0640, parse_users, write_users, free_users};
+static const struct rmw rmw_domains = {"domains.cfg", "priv/lock/domains.cfg.lck",
+                                       RG_DOMAINS_FILE_MAX, 0600, parse_domains, write_domains,
+                                       free_domains};
+static const struct rmw rmw_tokens = {"priv/token.cfg", "priv/lock/token.cfg.lck",
+                                      RG_TOKENCFG_FILE_MAX, 0600, parse_tokens, write_tokens,
+                                      free_tokens};
+static const struct rmw rmw_shadow = {"priv/shadow.cfg", "priv/lock/shadow.cfg.lck",
+                                      RG_SHADOW_FILE_MAX, 0600, parse_shadow, write_shadow,
+                                      free_shadow};
+
+/* Reads and parses r's file into obj (initialised by the parser); a missing file parses as
+ * empty text. */
+static rg_err read_parse(const struct rg_store *st, const struct rmw *r, void *obj,
+                         struct rg_buf *text, struct rg_msg *msg)
+{
+    rg_err e;
+
+    if ((e = rg_store_read_cfg(st, r->rel, r->max, text, msg)))
+        return e;
+    if ((e = r->parse(text->data, text->len, obj, msg)))
+        rg_buf_free(text);
+    return e;
+}
+
 /* ---------------------------------------------------------------- snapshots */
 
 static void snapshot_free(struct rg_snapshot *s)
@@ -226,15 +291,11 @@ static void snapshot_free(struct rg_snapshot *s)
     rg_domains_free(&s->domains);
     rg_perm_index_drop(&s->users);
     rg_usercfg_free(&s->users);
+    rg_tokencfg_free(&s->tokens);
     EVP_PKEY_free(s->ticket_key);
     EVP_PKEY_free(s->ticket_pub);
     rg_wipe(s->csrf_secret, sizeof s->csrf_secret);
     free(s);
-}
-
-static void log_warning(void *ctx, int line, const char *text)
-{
-    rg_warn("%s line %d: %s", (const char *)ctx, line, text);
 }
 
 /* Builds a complete snapshot from the files, or fails without side effects. */
@@ -250,25 +311,19 @@ static rg_err load_snapshot(const struct rg_store *st, struct rg_snapshot **out,
         return rg_fail(msg, RG_ERR_NOMEM, "out of memory");
     rg_domains_init(&s->domains);
     rg_usercfg_init(&s->users);
-    if ((e = read_cfg(st, file_rel[F_DOMAINS], RG_DOMAINS_FILE_MAX, &b, msg)))
+    rg_tokencfg_init(&s->tokens);
+    if ((e = read_parse(st, &rmw_domains, &s->domains, &b, msg)))
         goto out;
-    e = rg_domains_parse(b.data, b.len, &s->domains, log_warning, (void *)"domains.cfg");
     rg_buf_free(&b);
-    if (e) {
-        rg_fail(msg, e, "cannot parse domains.cfg");
+    if ((e = read_parse(st, &rmw_users, &s->users, &b, msg)))
         goto out;
-    }
-    if ((e = read_cfg(st, file_rel[F_USERS], RG_USERCFG_FILE_MAX, &b, msg)))
-        goto out;
-    e = rg_usercfg_parse(b.data, b.len, &s->users, log_warning, (void *)"user.cfg");
     rg_buf_free(&b);
-    if (e) {
-        rg_fail(msg, e, "cannot parse user.cfg");
-        goto out;
-    }
     /* snapshots never change: index them for the permission queries of every request */
     if (rg_perm_index_build(&s->users) != RG_OK)
         rg_warn("user.cfg: no permission index (out of memory); queries will be slower");
+    if ((e = read_parse(st, &rmw_tokens, &s->tokens, &b, msg)))
+        goto out;
+    rg_buf_free(&b);
     if ((e = read_pem_key(st, file_rel[F_KEY], 1, &s->ticket_key, msg)) ||
         (e = read_pem_key(st, file_rel[F_PUB], 0, &s->ticket_pub, msg)))
         goto out;
@@ -432,78 +487,12 @@ void rg_store_close(struct rg_store *st)
 
 /* ---------------------------------------------------------------- read-modify-write */
 
-struct rmw {
-    const char *rel;
-    const char *lock_rel;
-    size_t max;
-    mode_t mode;
-    rg_err (*parse)(const char *text, size_t len, void *obj, struct rg_msg *msg);
-    rg_err (*write)(const void *obj, struct rg_buf *out);
-    void (*free_obj)(void *obj);
-};
-
-static rg_err parse_users(const char *t, size_t n, void *o, struct rg_msg *msg)
-{
-    rg_err e = rg_usercfg_parse(t, n, o, log_warning, (void *)"user.cfg");
-    return e ? rg_fail(msg, e, "cannot parse user.cfg") : RG_OK;
-}
-
-static rg_err parse_domains(const char *t, size_t n, void *o, struct rg_msg *msg)
-{
-    rg_err e = rg_domains_parse(t, n, o, log_warning, (void *)"domains.cfg");
-    return e ? rg_fail(msg, e, "cannot parse domains.cfg") : RG_OK;
-}
-
-static rg_err parse_shadow(const char *t, size_t n, void *o, struct rg_msg *msg)
-{
-    rg_err e = rg_shadow_parse(t, n, o, log_warning, (void *)"shadow.cfg");
-    return e ? rg_fail(msg, e, "cannot parse shadow.cfg") : RG_OK;
-}
-
-static rg_err write_users(const void *o, struct rg_buf *b)
-{
-    return rg_usercfg_write(o, b);
-}
-
-static rg_err write_domains(const void *o, struct rg_buf *b)
-{
-    return rg_domains_write(o, b);
-}
-
-static rg_err write_shadow(const void *o, struct rg_buf *b)
-{
-    return rg_shadow_write(o, b);
-}
-
-static void free_users(void *o)
-{
-    rg_usercfg_free(o);
-}
-
-static void free_domains(void *o)
-{
-    rg_domains_free(o);
-}
-
-static void free_shadow(void *o)
-{
-    rg_shadow_free(o);
-}
-
-static const struct rmw rmw_users = {"user.cfg", "priv/lock/user.cfg.lck", RG_USERCFG_FILE_MAX,
-                                     0640, parse_users, write_users, free_users};
-static const struct rmw rmw_domains = {"domains.cfg", "priv/lock/domains.cfg.lck",
-                                       RG_DOMAINS_FILE_MAX, 0600, parse_domains, write_domains,
-                                       free_domains};
-static const struct rmw rmw_shadow = {"priv/shadow.cfg", "priv/lock/shadow.cfg.lck",
-                                      RG_SHADOW_FILE_MAX, 0600, parse_shadow, write_shadow,
-                                      free_shadow};
-
 /* The caller's typed callback, called through one adapter per file type. */
 struct apply_ctx {
     rg_usercfg_update_fn *users;
     rg_domains_update_fn *domains;
     rg_shadow_update_fn *shadow;
+    rg_tokencfg_update_fn *tokens;
     void *ctx;
 };
 
@@ -513,6 +502,8 @@ static rg_err apply(void *obj, const struct apply_ctx *a, struct rg_msg *msg)
         return a->users(obj, a->ctx, msg);
     if (a->domains)
         return a->domains(obj, a->ctx, msg);
+    if (a->tokens)
+        return a->tokens(obj, a->ctx, msg);
     return a->shadow(obj, a->ctx, msg);
 }
 
@@ -529,12 +520,9 @@ static rg_err update_file(struct rg_store *st, const struct rmw *r, void *obj,
         return rg_fail(msg, e, "config path too long");
     if ((e = rg_lock_acquire(lock, RG_STORE_LOCK_TIMEOUT_MS, &fd)))
         return rg_fail(msg, e, "cannot lock %s: timeout", r->rel);
+    rg_buf_init(&in, r->max);
     rg_buf_init(&out, r->max);
-    if ((e = read_cfg(st, r->rel, r->max, &in, msg)))
-        goto out;
-    e = r->parse(in.data, in.len, obj, msg);
-    rg_buf_free(&in);
-    if (e)
+    if ((e = read_parse(st, r, obj, &in, msg)))
         goto out;
     parsed = 1;
     if ((e = apply(obj, a, msg)))
@@ -543,47 +531,56 @@ static rg_err update_file(struct rg_store *st, const struct rmw *r, void *obj,
         rg_fail(msg, e, "%s would exceed its size limit", r->rel);
         goto out;
     }
+    /* an edit that changes nothing leaves the file (and every node's snapshot) alone */
+    if (out.len == in.len && memcmp(out.data ? out.data : "", in.data, in.len) == 0)
+        goto out;
     if ((e = rg_file_write_atomic(path, out.data ? out.data : "", out.len, r->mode)))
         rg_fail(msg, e, "cannot write %s", r->rel);
 out:
     rg_lock_release(fd);
+    rg_buf_free(&in);
     rg_buf_free(&out);
     if (parsed)
         r->free_obj(obj);
+    if (!e)
+        rg_store_refresh(st); /* the caller's next acquire sees the change */
     return e;
 }
 
 rg_err rg_store_update_usercfg(struct rg_store *st, rg_usercfg_update_fn *fn, void *ctx,
                                struct rg_msg *msg)
 {
-    struct apply_ctx a = {fn, NULL, NULL, ctx};
+    struct apply_ctx a = {.users = fn, .ctx = ctx};
     struct rg_usercfg cfg;
-    rg_err e = update_file(st, &rmw_users, &cfg, &a, msg);
 
-    if (!e)
-        rg_store_refresh(st);
-    return e;
+    return update_file(st, &rmw_users, &cfg, &a, msg);
 }
 
 rg_err rg_store_update_domains(struct rg_store *st, rg_domains_update_fn *fn, void *ctx,
                                struct rg_msg *msg)
 {
-    struct apply_ctx a = {NULL, fn, NULL, ctx};
+    struct apply_ctx a = {.domains = fn, .ctx = ctx};
     struct rg_domains d;
-    rg_err e = update_file(st, &rmw_domains, &d, &a, msg);
 
-    if (!e)
-        rg_store_refresh(st);
-    return e;
+    return update_file(st, &rmw_domains, &d, &a, msg);
 }
 
 rg_err rg_store_update_shadow(struct rg_store *st, rg_shadow_update_fn *fn, void *ctx,
                               struct rg_msg *msg)
 {
-    struct apply_ctx a = {NULL, NULL, fn, ctx};
+    struct apply_ctx a = {.shadow = fn, .ctx = ctx};
     struct rg_shadow sh;
 
     return update_file(st, &rmw_shadow, &sh, &a, msg);
+}
+
+rg_err rg_store_update_tokens(struct rg_store *st, rg_tokencfg_update_fn *fn, void *ctx,
+                              struct rg_msg *msg)
+{
+    struct apply_ctx a = {.tokens = fn, .ctx = ctx};
+    struct rg_tokencfg tc;
+
+    return update_file(st, &rmw_tokens, &tc, &a, msg);
 }
 
 /* ---------------------------------------------------------------- ACLs */
@@ -660,7 +657,7 @@ rg_err rg_store_verify_password_from(struct rg_store *st, const struct rg_snapsh
         return rg_fail(msg, RG_ERR_CONFIG, "%s authentication is not supported", r->type);
     if (!password || !password[0])
         return rg_fail(msg, RG_ERR_AUTH, "no password");
-    if ((e = read_cfg(st, rmw_shadow.rel, rmw_shadow.max, &b, msg)))
+    if ((e = rg_store_read_cfg(st, rmw_shadow.rel, rmw_shadow.max, &b, msg)))
         return e;
     e = rg_shadow_parse(b.data, b.len, &sh, log_warning, (void *)"shadow.cfg");
     rg_buf_free(&b);

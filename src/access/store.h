@@ -15,17 +15,18 @@
  * Missing domains.cfg / user.cfg are treated as empty files (built-ins only).
  *
  * Snapshots: rg_store_acquire returns the current snapshot with its reference count raised;
- * it is immutable and safe to read from any thread until rg_store_release. At most once per
- * second an acquire stats the files (mtime, size, inode); when one changed, a new snapshot is
- * built outside any reader's way and swapped in; the old one is freed when its last reader
+ * it is immutable and safe to read from any thread until rg_store_release. Every acquire
+ * stats the snapshot's files (domains.cfg, user.cfg, priv/token.cfg and the keys: mtime,
+ * size, inode) unless another thread is doing so; when one changed, a new snapshot is built
+ * outside any reader's way and swapped in; the old one is freed when its last reader
  * releases it. A file that fails to load (unreadable, oversize, bad key) keeps the last good
  * snapshot and logs why. The hot path takes one short mutex (pointer + refcount), nothing
  * else.
  *
  * Updates: rg_store_update_* take the file's exclusive lock (10 s, across processes), re-read
  * and parse the file inside the lock, call fn on the parsed copy, write it atomically when
- * fn returns RG_OK (fn's error is returned unchanged and nothing is written), then refresh
- * the snapshot so the caller's next acquire sees the change. RG_ERR_BUSY if the lock is not
+ * fn returns RG_OK and the text changed (fn's error is returned unchanged and nothing is
+ * written), then refresh the snapshot so the caller's next acquire sees the change. RG_ERR_BUSY if the lock is not
  * obtained in time. The CLI and the server use the same functions, so they can run together.
  *
  * Thread-safety: every function may be called from any thread, except rg_store_close (once,
@@ -39,6 +40,7 @@
 #include "access/csrf.h"
 #include "access/domains.h"
 #include "access/shadow.h"
+#include "access/tokens.h"
 #include "access/usercfg.h"
 #include "base/err.h"
 
@@ -50,6 +52,7 @@ struct rg_store;
 struct rg_snapshot {
     struct rg_domains domains;
     struct rg_usercfg users;
+    struct rg_tokencfg tokens;  /* priv/token.cfg: API-token secrets (hashed) */
     EVP_PKEY *ticket_key;       /* private key: signs tickets (and can verify) */
     EVP_PKEY *ticket_pub;       /* public key from authkey.pub: verifies tickets */
     char csrf_secret[RG_CSRF_SECRET_LEN + 1];
@@ -70,18 +73,26 @@ rg_err rg_store_path(const struct rg_store *st, const char *rel, char *out, size
 /* Never NULL once the store is open. */
 const struct rg_snapshot *rg_store_acquire(struct rg_store *st);
 void rg_store_release(const struct rg_snapshot *snap);
-/* Checks the files now (ignoring the 1 s throttle) and swaps if something changed. */
+/* Checks the files now (waiting for a check another thread is doing) and swaps if something
+ * changed. */
 rg_err rg_store_refresh(struct rg_store *st);
+/* Reads <dir>/<rel> (at most max bytes, RG_ERR_LIMIT beyond); a missing file reads as empty
+ * text. out is initialised here; msg names the file on failure. */
+rg_err rg_store_read_cfg(const struct rg_store *st, const char *rel, size_t max,
+                         struct rg_buf *out, struct rg_msg *msg);
 
 typedef rg_err rg_usercfg_update_fn(struct rg_usercfg *cfg, void *ctx, struct rg_msg *msg);
 typedef rg_err rg_domains_update_fn(struct rg_domains *d, void *ctx, struct rg_msg *msg);
 typedef rg_err rg_shadow_update_fn(struct rg_shadow *sh, void *ctx, struct rg_msg *msg);
+typedef rg_err rg_tokencfg_update_fn(struct rg_tokencfg *tc, void *ctx, struct rg_msg *msg);
 
 rg_err rg_store_update_usercfg(struct rg_store *st, rg_usercfg_update_fn *fn, void *ctx,
                                struct rg_msg *msg);
 rg_err rg_store_update_domains(struct rg_store *st, rg_domains_update_fn *fn, void *ctx,
                                struct rg_msg *msg);
 rg_err rg_store_update_shadow(struct rg_store *st, rg_shadow_update_fn *fn, void *ctx,
+                              struct rg_msg *msg);
+rg_err rg_store_update_tokens(struct rg_store *st, rg_tokencfg_update_fn *fn, void *ctx,
                               struct rg_msg *msg);
 
 /* ACL edit (PUT /access/acl, `acl modify|delete`) under the user.cfg lock: as

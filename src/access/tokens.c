@@ -1,8 +1,6 @@
 /* tokens.c — API-token secrets (priv/token.cfg); see tokens.h for the format and why. */
 #include "access/tokens.h"
 
-#include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +9,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "access/store.h"
 #include "base/b64.h"
-#include "base/fsutil.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/rand.h"
@@ -23,8 +21,6 @@
 #define SALT_B64 22
 #define MAC_B64 43
 #define HASHED_LEN (sizeof HASH_PREFIX - 1 + SALT_B64 + 1 + MAC_B64)
-#define FILE_REL "priv/token.cfg"
-#define LOCK_REL "priv/lock/token.cfg.lck"
 
 void rg_tokencfg_init(struct rg_tokencfg *tc)
 {
@@ -345,82 +341,51 @@ rg_err rg_tokencfg_verify(const struct rg_tokencfg *tc, const char *tokenid, con
 
 /* ---------------------------------------------------------------- on the config directory */
 
-static void log_warning(void *ctx, int line, const char *text)
-{
-    (void)ctx;
-    rg_warn("token.cfg line %d: %s", line, text);
-}
-
-static rg_err load(struct rg_store *st, struct rg_tokencfg *tc, struct rg_msg *msg)
-{
-    char path[PATH_MAX];
-    struct rg_buf b;
-    rg_err e;
-
-    rg_tokencfg_init(tc);
-    if ((e = rg_store_path(st, FILE_REL, path, sizeof path)))
-        return rg_fail(msg, e, "config path too long");
-    e = rg_file_read(path, RG_TOKENCFG_FILE_MAX, &b);
-    if (e == RG_ERR_NOTFOUND)
-        return RG_OK;
-    if (e == RG_ERR_LIMIT)
-        return rg_fail(msg, e, "token.cfg is larger than %d bytes", RG_TOKENCFG_FILE_MAX);
-    if (e)
-        return rg_fail(msg, e, "cannot read token.cfg: %s", strerror(errno));
-    e = rg_tokencfg_parse(b.data ? b.data : "", b.len, tc, log_warning, NULL);
-    rg_buf_free(&b);
-    return e ? rg_fail(msg, e, "cannot parse token.cfg") : RG_OK;
-}
-
 enum edit_op { OP_SET, OP_DELETE, OP_DELETE_USER, OP_CONVERT };
 
-/* Locked read-modify-write of token.cfg. */
-static rg_err edit(struct rg_store *st, enum edit_op op, const char *id, const char *secret,
-                   struct rg_msg *msg)
-{
-    char lock[PATH_MAX], path[PATH_MAX];
-    struct rg_tokencfg tc;
-    struct rg_buf out;
-    int fd = -1, plain = 0;
-    rg_err e;
+struct token_edit {
+    enum edit_op op;
+    const char *id, *secret;
+    size_t plain; /* plain-text lines found */
+};
 
-    if ((e = rg_store_path(st, LOCK_REL, lock, sizeof lock)) ||
-        (e = rg_store_path(st, FILE_REL, path, sizeof path)))
-        return rg_fail(msg, e, "config path too long");
-    if ((e = rg_lock_acquire(lock, RG_STORE_LOCK_TIMEOUT_MS, &fd)))
-        return rg_fail(msg, e, "cannot lock token.cfg: timeout");
-    rg_buf_init(&out, RG_TOKENCFG_FILE_MAX);
-    if ((e = load(st, &tc, msg)))
-        goto out;
-    for (size_t i = 0; i < tc.n; i++)
-        plain |= tc.entries[i].stored[0] != '$';
-    switch (op) {
+/* Applied to a fresh copy of token.cfg under its lock (rg_store_update_tokens). The writer
+ * hashes plain lines, so every edit converts them; the store skips writing an unchanged
+ * text (a delete of an absent token, a convert with nothing plain). */
+static rg_err apply_edit(struct rg_tokencfg *tc, void *ctx, struct rg_msg *msg)
+{
+    struct token_edit *t = ctx;
+    rg_err e = RG_OK;
+
+    for (size_t i = 0; i < tc->n; i++)
+        t->plain += tc->entries[i].stored[0] != '$';
+    switch (t->op) {
     case OP_SET:
-        if ((e = rg_tokencfg_set(&tc, id, secret)))
+        if ((e = rg_tokencfg_set(tc, t->id, t->secret)))
             rg_fail(msg, e, "cannot store the token secret");
         break;
     case OP_DELETE:
-        if (rg_tokencfg_remove(&tc, id) == RG_ERR_NOTFOUND && !plain)
-            goto out; /* nothing to write */
+        rg_tokencfg_remove(tc, t->id);
         break;
     case OP_DELETE_USER:
-        if (rg_tokencfg_remove_user(&tc, id) == 0 && !plain)
-            goto out;
+        rg_tokencfg_remove_user(tc, t->id);
         break;
     case OP_CONVERT:
-        if (!plain)
-            goto out;
-        rg_info("converting plain-text secrets in token.cfg to salted hashes");
         break;
     }
-    if (!e && (e = rg_tokencfg_write(&tc, &out)))
-        rg_fail(msg, e, "token.cfg would exceed its size limit");
-    if (!e && (e = rg_file_write_atomic(path, out.data ? out.data : "", out.len, 0600)))
-        rg_fail(msg, e, "cannot write token.cfg");
-out:
-    rg_tokencfg_free(&tc);
-    rg_buf_free(&out);
-    rg_lock_release(fd);
+    if (!e && t->plain)
+        rg_info("converting %zu plain-text secret(s) in token.cfg to salted hashes", t->plain);
+    return e;
+}
+
+static rg_err edit(struct rg_store *st, enum edit_op op, const char *id, const char *secret,
+                   size_t *nplain, struct rg_msg *msg)
+{
+    struct token_edit t = {op, id, secret, 0};
+    rg_err e = rg_store_update_tokens(st, apply_edit, &t, msg);
+
+    if (nplain)
+        *nplain = t.plain;
     return e;
 }
 
@@ -433,39 +398,22 @@ rg_err rg_tokens_generate(struct rg_store *st, const char *tokenid,
         return rg_fail(msg, RG_ERR_INVALID, "invalid token id");
     if ((e = rg_random_uuid(secret)))
         return rg_fail(msg, e, "cannot generate a token secret");
-    if ((e = edit(st, OP_SET, tokenid, secret, msg)))
+    if ((e = edit(st, OP_SET, tokenid, secret, NULL, msg)))
         rg_wipe(secret, RG_TOKEN_SECRET_LEN + 1);
     return e;
 }
 
 rg_err rg_tokens_delete(struct rg_store *st, const char *tokenid, struct rg_msg *msg)
 {
-    return edit(st, OP_DELETE, tokenid, NULL, msg);
+    return edit(st, OP_DELETE, tokenid, NULL, NULL, msg);
 }
 
 rg_err rg_tokens_delete_user(struct rg_store *st, const char *userid, struct rg_msg *msg)
 {
-    return edit(st, OP_DELETE_USER, userid, NULL, msg);
+    return edit(st, OP_DELETE_USER, userid, NULL, NULL, msg);
 }
 
-rg_err rg_tokens_convert(struct rg_store *st, struct rg_msg *msg)
+rg_err rg_tokens_convert(struct rg_store *st, size_t *converted, struct rg_msg *msg)
 {
-    return edit(st, OP_CONVERT, NULL, NULL, msg);
-}
-
-rg_err rg_tokens_verify(struct rg_store *st, const char *tokenid, const char *secret,
-                        struct rg_msg *msg)
-{
-    struct rg_tokencfg tc;
-    rg_err e;
-
-    if ((e = load(st, &tc, msg)))
-        return e;
-    e = rg_tokencfg_verify(&tc, tokenid, secret);
-    rg_tokencfg_free(&tc);
-    if (e == RG_ERR_NOTFOUND)
-        return rg_fail(msg, RG_ERR_AUTH, "no secret stored for token");
-    if (e)
-        return rg_fail(msg, RG_ERR_AUTH, "invalid token secret");
-    return RG_OK;
+    return edit(st, OP_CONVERT, NULL, NULL, converted, msg);
 }

@@ -14,7 +14,8 @@
  * Import: a Proxmox line whose secret does not start with '$' is a plain secret; it is
  * accepted by the parser and verified by constant-time comparison, and the writer always
  * emits the hashed form, so the next write of the file converts it (rg_tokens_* write the file
- * on every change; `realmgate user token list` does not write).
+ * on every change; `realmgate serve` converts at start with rg_tokens_convert; `realmgate
+ * user token list` does not write).
  *
  * Parse rules: lines are trimmed; empty lines are skipped; a line without a valid full token
  * id, without a secret, with a secret over RG_TOKEN_SECRET_MAX bytes, with control characters
@@ -26,17 +27,17 @@
  * (lock timeout) and RG_ERR_IO from the store-level functions. Secrets are never logged and
  * never put into messages; plain secrets held in memory are wiped when freed.
  *
- * Ownership: struct rg_tokencfg owns its strings. The rg_tokens_* functions take the config
- * store only for its directory; they lock priv/lock/token.cfg.lck (across processes) for
- * every change and read the file afresh for every verification (it is not part of the
- * snapshot: it holds no data a permission check needs). Thread-safe. */
+ * Ownership: struct rg_tokencfg owns its strings. The parsed file is part of every store
+ * snapshot (store.h: snap->tokens), so a token request verifies against memory without
+ * reading or parsing a file. The rg_tokens_* functions change the file: they lock
+ * priv/lock/token.cfg.lck (across processes), re-read the file inside the lock, write it
+ * atomically and refresh the store's snapshot. Thread-safe. */
 #ifndef RG_ACCESS_TOKENS_H
 #define RG_ACCESS_TOKENS_H
 
 #include <stddef.h>
 
 #include "access/ids.h"
-#include "access/store.h"
 #include "base/buf.h"
 #include "base/err.h"
 
@@ -81,6 +82,7 @@ rg_err rg_token_secret_hash(const char *secret, char **out);
 rg_err rg_token_secret_check(const char *secret, const char *stored);
 
 /* ---- on the config directory of st ---- */
+struct rg_store;
 /* Generates a new UUID secret for tokenid, stores its hash (replacing an old one) and returns
  * the secret in `secret` (the only time it exists in clear; the caller wipes it). */
 rg_err rg_tokens_generate(struct rg_store *st, const char *tokenid,
@@ -89,11 +91,8 @@ rg_err rg_tokens_generate(struct rg_store *st, const char *tokenid,
 rg_err rg_tokens_delete(struct rg_store *st, const char *tokenid, struct rg_msg *msg);
 /* Removes the secrets of every token of userid (user delete). */
 rg_err rg_tokens_delete_user(struct rg_store *st, const char *userid, struct rg_msg *msg);
-/* Rewrites the file in hashed form if it still holds plain (imported) secrets. */
-rg_err rg_tokens_convert(struct rg_store *st, struct rg_msg *msg);
-/* Checks secret for tokenid against the file: RG_OK or RG_ERR_AUTH ("invalid token
- * secret" / "no secret stored for token"), RG_ERR_IO etc. on read/parse failure. */
-rg_err rg_tokens_verify(struct rg_store *st, const char *tokenid, const char *secret,
-                        struct rg_msg *msg);
+/* Rewrites the file in hashed form if it still holds plain (imported) secrets; *converted
+ * (may be NULL) tells how many lines were plain. */
+rg_err rg_tokens_convert(struct rg_store *st, size_t *converted, struct rg_msg *msg);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "api/call.h"
 #include "access/pam.h"
+#include "access/tokens.h"
 #include "api/tlscert.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -133,6 +134,9 @@ int rg_serve_main(int argc, char **argv, const char *config_dir)
         fprintf(stderr, "realmgate serve: %s\n", msg.text);
         goto out;
     }
+    /* a token.cfg copied from Proxmox holds plain-text secrets: hash them now */
+    if (rg_tokens_convert(api.store, NULL, &msg))
+        rg_warn("token.cfg not converted to hashed secrets: %s", msg.text);
     /* the pam realm's privileged helper: started now so a broken installation shows at once */
     if (rg_pam_start(&msg))
         rg_warn("pam realm unavailable: %s", msg.text);

@@ -4,7 +4,7 @@
  * ticket is present; the value is split at the LAST '=' (a secret never contains '=', a token
  * id never does either, but the user name may). The owner must exist, be enabled and not be
  * expired; the token must exist in user.cfg and not be expired; the secret must match the
- * salted hash in priv/token.cfg (constant-time, tokens.h). The authenticated subject is the
+ * salted hash in priv/token.cfg (constant-time, tokens.h), read from the request's snapshot. The authenticated subject is the
  * full token id, so permission checks apply the token's own ACLs and, for privilege-separated
  * tokens, the intersection with the owner (perm.h). No CSRF token is required.
  *
@@ -72,8 +72,11 @@ int rg_api_token_authenticate(struct rg_call *c, const char *value)
     }
     if ((e = rg_usercfg_check_token(&c->snap->users, tokenid, time(NULL), &msg)))
         goto fail;
-    if ((e = rg_tokens_verify(c->api->store, tokenid, secret, &msg)))
+    if ((e = rg_tokencfg_verify(&c->snap->tokens, tokenid, secret))) {
+        snprintf(msg.text, sizeof msg.text, "%s",
+                 e == RG_ERR_NOTFOUND ? "no secret stored for token" : "invalid token secret");
         goto fail;
+    }
     rg_wipe(secret, sizeof secret);
     snprintf(c->userid, sizeof c->userid, "%s", tokenid);
     c->api_token = 1;

@@ -176,6 +176,52 @@ START_TEST(concurrent_updates_keep_both)
 }
 END_TEST
 
+static rg_err no_change(struct rg_usercfg *cfg, void *ctx, struct rg_msg *msg)
+{
+    (void)cfg;
+    (void)ctx;
+    (void)msg;
+    return RG_OK;
+}
+
+/* An update that leaves the text as it was does not rewrite the file (same inode, same
+ * mtime), so no other process rebuilds its snapshot; a real change does rewrite it. */
+START_TEST(unchanged_update_writes_nothing)
+{
+    struct rg_store *st;
+    struct rg_msg m;
+    struct add_one a = {"dora@pve"};
+    struct stat before, after;
+    char path[512];
+    unsigned long gen;
+    const struct rg_snapshot *s;
+
+    ck_assert_int_eq(rg_store_open(dir, &st, &m), RG_OK);
+    ck_assert_int_eq(rg_store_update_usercfg(st, add_user, &a, &m), RG_OK);
+    snprintf(path, sizeof path, "%s/user.cfg", dir);
+    ck_assert_int_eq(stat(path, &before), 0);
+    s = rg_store_acquire(st);
+    gen = s->generation;
+    rg_store_release(s);
+    ck_assert_int_eq(rg_store_update_usercfg(st, no_change, NULL, &m), RG_OK);
+    ck_assert_int_eq(stat(path, &after), 0);
+    ck_assert_uint_eq(after.st_ino, before.st_ino);
+    ck_assert_int_eq(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+    s = rg_store_acquire(st);
+    ck_assert_uint_eq(s->generation, gen);
+    rg_store_release(s);
+    snprintf(a.id, sizeof a.id, "emil@pve");
+    ck_assert_int_eq(rg_store_update_usercfg(st, add_user, &a, &m), RG_OK);
+    ck_assert_int_eq(stat(path, &after), 0);
+    ck_assert_uint_ne(after.st_ino, before.st_ino);
+    s = rg_store_acquire(st);
+    ck_assert_uint_eq(s->generation, gen + 1);
+    ck_assert_ptr_nonnull(rg_usercfg_user(&s->users, "emil@pve"));
+    rg_store_release(s);
+    rg_store_close(st);
+}
+END_TEST
+
 START_TEST(snapshot_reload_and_lifetime)
 {
     struct rg_store *st;
@@ -323,6 +369,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, open_initialises);
     tcase_add_test(tc, concurrent_updates_keep_both);
+    tcase_add_test(tc, unchanged_update_writes_nothing);
     tcase_add_test(tc, snapshot_reload_and_lifetime);
     tcase_add_test(tc, broken_file_keeps_last_good);
     tcase_add_test(tc, passwords_and_domains);

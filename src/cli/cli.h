@@ -32,6 +32,7 @@ struct cli_opt {
 enum cli_format { CLI_FMT_TEXT, CLI_FMT_JSON, CLI_FMT_JSON_PRETTY };
 
 struct cli_args {
+    const char *cmd;            /* the sub-command ("add", ...), set by cli_dispatch */
     struct rg_params opts;      /* options other than --output-format */
     const char *pos[CLI_MAX_POS];
     int npos;
@@ -45,6 +46,28 @@ struct cli_args {
 int cli_parse(int argc, char **argv, const struct cli_opt *allowed, int with_format, int npos,
               const char *const *pos_names, const char *usage, struct cli_args *out);
 void cli_args_free(struct cli_args *a);
+/* Prints the message, then "usage: <usage>", to stderr; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* One sub-command of a command group (a table of them ends with a NULL name). */
+struct cli_cmd {
+    const char *name;             /* "add", "list", ... */
+    const struct cli_opt *opts;   /* options allowed (NULL: none) */
+    int with_format;              /* --output-format accepted */
+    int npos;                     /* positional arguments, named by pos */
+    const char *const *pos;
+    /* Optional: checks the arguments before the store is opened, so that a usage error needs
+     * no config directory (cli_usage_error for those); may rewrite a->opts; CLI_EXIT_*. */
+    int (*check)(struct cli_args *a, const char *usage);
+    /* Runs the command on the open store; CLI_EXIT_*. */
+    int (*run)(const struct cli_args *a, struct rg_store *st);
+};
+
+/* `realmgate <group> <cmd> ...`: finds argv[0] in cmds ("missing command" / "unknown command
+ * '<group> <cmd>'" are usage errors), parses the rest (cli_parse), checks, opens the store
+ * (cli_open_store), runs, and frees everything. */
+int cli_dispatch(const char *group, const struct cli_cmd *cmds, const char *usage, int argc,
+                 char **argv, const char *config_dir);
 
 /* Prints "msg" (or the error name when msg is empty) to stderr and returns CLI_EXIT_FAIL. */
 int cli_fail(rg_err e, const struct rg_msg *msg);

@@ -36,6 +36,31 @@ static int acl_list(const struct cli_args *a, struct rg_store *st)
     return CLI_EXIT_OK;
 }
 
+static int acl_check(struct cli_args *a, const char *usage)
+{
+    const char *prop = rg_params_get(&a->opts, "propagate");
+
+    if (!rg_params_get(&a->opts, "roles"))
+        return cli_usage_error(usage, "missing option --roles");
+    if (prop && strcmp(prop, "0") && strcmp(prop, "1"))
+        return cli_usage_error(usage, "--propagate must be 0 or 1");
+    return CLI_EXIT_OK;
+}
+
+static int acl_change(const struct cli_args *a, struct rg_store *st)
+{
+    const char *prop = rg_params_get(&a->opts, "propagate");
+    struct rg_msg msg = {{0}};
+    rg_err e;
+
+    e = rg_store_acl_change(st, a->pos[0], rg_params_get(&a->opts, "roles"),
+                            rg_params_get(&a->opts, "users"), rg_params_get(&a->opts, "groups"),
+                            rg_params_get(&a->opts, "tokens"),
+                            prop ? prop[0] == '1' : 1 /* PVE default: propagate */,
+                            !strcmp(a->cmd, "delete"), &msg);
+    return e ? cli_fail(e, &msg) : CLI_EXIT_OK;
+}
+
 int cli_acl(int argc, char **argv, const char *config_dir)
 {
     static const char usage[] =
@@ -44,52 +69,14 @@ int cli_acl(int argc, char **argv, const char *config_dir)
         "       realmgate acl delete <path> --roles R[,R] [--users u,..] [--groups g,..] "
         "[--tokens t,..]\n"
         "       realmgate acl list [--output-format text|json|json-pretty]";
-    const char *cmd = argc > 0 ? argv[0] : "";
-    struct cli_args a;
-    struct rg_store *st;
-    struct rg_msg msg = {{0}};
-    const char *prop;
-    int rc;
-    rg_err e;
+    static const struct cli_cmd cmds[] = {
+        {"modify", acl_opts, 0, 1, path_pos, acl_check, acl_change},
+        {"delete", acl_opts, 0, 1, path_pos, acl_check, acl_change},
+        {"list", NULL, 1, 0, NULL, NULL, acl_list},
+        {NULL, NULL, 0, 0, NULL, NULL, NULL},
+    };
 
-    if (!strcmp(cmd, "modify") || !strcmp(cmd, "delete"))
-        rc = cli_parse(argc - 1, argv + 1, acl_opts, 0, 1, path_pos, usage, &a);
-    else if (!strcmp(cmd, "list"))
-        rc = cli_parse(argc - 1, argv + 1, NULL, 1, 0, NULL, usage, &a);
-    else {
-        fprintf(stderr, "unknown command 'acl %s'\nusage: %s\n", cmd, usage);
-        return CLI_EXIT_USAGE;
-    }
-    if (rc)
-        return rc;
-    if (strcmp(cmd, "list") && !rg_params_get(&a.opts, "roles")) {
-        cli_args_free(&a);
-        fprintf(stderr, "missing option --roles\nusage: %s\n", usage);
-        return CLI_EXIT_USAGE;
-    }
-    prop = rg_params_get(&a.opts, "propagate");
-    if (prop && strcmp(prop, "0") && strcmp(prop, "1")) {
-        cli_args_free(&a);
-        fprintf(stderr, "--propagate must be 0 or 1\n");
-        return CLI_EXIT_USAGE;
-    }
-    if (!(st = cli_open_store(config_dir))) {
-        cli_args_free(&a);
-        return CLI_EXIT_FAIL;
-    }
-    if (!strcmp(cmd, "list")) {
-        rc = acl_list(&a, st);
-    } else {
-        e = rg_store_acl_change(st, a.pos[0], rg_params_get(&a.opts, "roles"),
-                                rg_params_get(&a.opts, "users"), rg_params_get(&a.opts, "groups"),
-                                rg_params_get(&a.opts, "tokens"),
-                                prop ? prop[0] == '1' : 1 /* PVE default: propagate */,
-                                !strcmp(cmd, "delete"), &msg);
-        rc = e ? cli_fail(e, &msg) : CLI_EXIT_OK;
-    }
-    rg_store_close(st);
-    cli_args_free(&a);
-    return rc;
+    return cli_dispatch("acl", cmds, usage, argc, argv, config_dir);
 }
 
 /* ---------------------------------------------------------------- roles */
@@ -150,6 +137,18 @@ static int role_list(const struct cli_args *a, struct rg_store *st)
     return CLI_EXIT_OK;
 }
 
+static int role_change(const struct cli_args *a, struct rg_store *st)
+{
+    const char *app = rg_params_get(&a->opts, "append");
+    struct role_ctx c = {a->pos[0], rg_params_get(&a->opts, "privs"),
+                         app && strcmp(app, "0") != 0,
+                         !strcmp(a->cmd, "add") ? 0 : !strcmp(a->cmd, "modify") ? 1 : 2};
+    struct rg_msg msg = {{0}};
+    rg_err e = rg_store_update_usercfg(st, role_apply, &c, &msg);
+
+    return e ? cli_fail(e, &msg) : CLI_EXIT_OK;
+}
+
 int cli_role(int argc, char **argv, const char *config_dir)
 {
     static const char usage[] = "realmgate role list [--output-format ...]\n"
@@ -157,43 +156,13 @@ int cli_role(int argc, char **argv, const char *config_dir)
                                 "       realmgate role modify <roleid> --privs P[,P] "
                                 "[--append 1]\n"
                                 "       realmgate role delete <roleid>";
-    const char *cmd = argc > 0 ? argv[0] : "";
-    struct cli_args a;
-    struct role_ctx c = {0};
-    struct rg_store *st;
-    struct rg_msg msg = {{0}};
-    const char *app;
-    int rc;
-    rg_err e;
+    static const struct cli_cmd cmds[] = {
+        {"list", NULL, 1, 0, NULL, NULL, role_list},
+        {"add", role_opts, 0, 1, role_pos, NULL, role_change},
+        {"modify", role_opts, 0, 1, role_pos, NULL, role_change},
+        {"delete", NULL, 0, 1, role_pos, NULL, role_change},
+        {NULL, NULL, 0, 0, NULL, NULL, NULL},
+    };
 
-    if (!strcmp(cmd, "list"))
-        rc = cli_parse(argc - 1, argv + 1, NULL, 1, 0, NULL, usage, &a);
-    else if (!strcmp(cmd, "add") || !strcmp(cmd, "modify"))
-        rc = cli_parse(argc - 1, argv + 1, role_opts, 0, 1, role_pos, usage, &a);
-    else if (!strcmp(cmd, "delete"))
-        rc = cli_parse(argc - 1, argv + 1, NULL, 0, 1, role_pos, usage, &a);
-    else {
-        fprintf(stderr, "unknown command 'role %s'\nusage: %s\n", cmd, usage);
-        return CLI_EXIT_USAGE;
-    }
-    if (rc)
-        return rc;
-    if (!(st = cli_open_store(config_dir))) {
-        cli_args_free(&a);
-        return CLI_EXIT_FAIL;
-    }
-    if (!strcmp(cmd, "list")) {
-        rc = role_list(&a, st);
-    } else {
-        c.id = a.pos[0];
-        c.privs = rg_params_get(&a.opts, "privs");
-        app = rg_params_get(&a.opts, "append");
-        c.append = app && strcmp(app, "0") != 0;
-        c.op = !strcmp(cmd, "add") ? 0 : !strcmp(cmd, "modify") ? 1 : 2;
-        e = rg_store_update_usercfg(st, role_apply, &c, &msg);
-        rc = e ? cli_fail(e, &msg) : CLI_EXIT_OK;
-    }
-    rg_store_close(st);
-    cli_args_free(&a);
-    return rc;
+    return cli_dispatch("role", cmds, usage, argc, argv, config_dir);
 }

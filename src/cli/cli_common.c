@@ -18,10 +18,7 @@ static const struct cli_opt *find_opt(const struct cli_opt *allowed, const char 
     return NULL;
 }
 
-static int usage_error(const char *usage, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int usage_error(const char *usage, const char *fmt, ...)
+int cli_usage_error(const char *usage, const char *fmt, ...)
 {
     va_list ap;
 
@@ -49,7 +46,7 @@ int cli_parse(int argc, char **argv, const struct cli_opt *allowed, int with_for
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
             if (out->npos >= npos || out->npos >= CLI_MAX_POS) {
                 cli_args_free(out);
-                return usage_error(usage, "unexpected argument '%s'", a);
+                return cli_usage_error(usage, "unexpected argument '%s'", a);
             }
             out->pos[out->npos++] = a;
             continue;
@@ -60,7 +57,7 @@ int cli_parse(int argc, char **argv, const struct cli_opt *allowed, int with_for
         o = find_opt(allowed, a + 2, nlen);
         if (!o && !is_format) {
             cli_args_free(out);
-            return usage_error(usage, "unknown option '%s'", a);
+            return cli_usage_error(usage, "unknown option '%s'", a);
         }
         if (eq) {
             val = eq + 1;
@@ -71,11 +68,11 @@ int cli_parse(int argc, char **argv, const struct cli_opt *allowed, int with_for
             val = argv[++i];
         } else {
             cli_args_free(out);
-            return usage_error(usage, "option '%s' needs a value", a);
+            return cli_usage_error(usage, "option '%s' needs a value", a);
         }
         if (strlen(val) > CLI_VALUE_MAX) {
             cli_args_free(out);
-            return usage_error(usage, "value of '%s' is too long", a);
+            return cli_usage_error(usage, "value of '%s' is too long", a);
         }
         if (is_format) {
             if (!strcmp(val, "text"))
@@ -86,7 +83,7 @@ int cli_parse(int argc, char **argv, const struct cli_opt *allowed, int with_for
                 out->format = CLI_FMT_JSON_PRETTY;
             else {
                 cli_args_free(out);
-                return usage_error(usage, "invalid output format '%s'", val);
+                return cli_usage_error(usage, "invalid output format '%s'", val);
             }
             continue;
         }
@@ -95,7 +92,7 @@ int cli_parse(int argc, char **argv, const struct cli_opt *allowed, int with_for
             snprintf(key, sizeof key, "%.*s", (int)nlen, a + 2);
             if (rg_params_count(&out->opts, key)) {
                 cli_args_free(out);
-                return usage_error(usage, "option '%s' given twice", a);
+                return cli_usage_error(usage, "option '%s' given twice", a);
             }
             if (rg_params_add(&out->opts, key, val) != RG_OK) {
                 cli_args_free(out);
@@ -107,9 +104,41 @@ int cli_parse(int argc, char **argv, const struct cli_opt *allowed, int with_for
     if (out->npos < npos) {
         const char *missing = pos_names ? pos_names[out->npos] : "argument";
         cli_args_free(out);
-        return usage_error(usage, "missing argument <%s>", missing);
+        return cli_usage_error(usage, "missing argument <%s>", missing);
     }
     return CLI_EXIT_OK;
+}
+
+int cli_dispatch(const char *group, const struct cli_cmd *cmds, const char *usage, int argc,
+                 char **argv, const char *config_dir)
+{
+    const struct cli_cmd *c = cmds;
+    struct cli_args a;
+    struct rg_store *st;
+    int rc;
+
+    if (argc < 1)
+        return cli_usage_error(usage, "missing command");
+    while (c->name && strcmp(c->name, argv[0]) != 0)
+        c++;
+    if (!c->name)
+        return cli_usage_error(usage, "unknown command '%s %.64s'", group, argv[0]);
+    if ((rc = cli_parse(argc - 1, argv + 1, c->opts, c->with_format, c->npos, c->pos, usage,
+                        &a)))
+        return rc;
+    a.cmd = c->name;
+    if (c->check && (rc = c->check(&a, usage))) {
+        cli_args_free(&a);
+        return rc;
+    }
+    if (!(st = cli_open_store(config_dir))) {
+        cli_args_free(&a);
+        return CLI_EXIT_FAIL;
+    }
+    rc = c->run(&a, st);
+    rg_store_close(st);
+    cli_args_free(&a);
+    return rc;
 }
 
 void cli_args_free(struct cli_args *a)

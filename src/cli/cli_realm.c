@@ -90,7 +90,6 @@ static int realm_list(const struct cli_args *a, struct rg_store *st)
     const struct rg_snapshot *s = rg_store_acquire(st);
     json_t *rows = json_array();
 
-    (void)a;
     for (size_t i = 0; i < s->domains.n; i++) {
         const struct rg_realm *r = &s->domains.realms[i];
         json_t *o = json_object();
@@ -108,6 +107,35 @@ static int realm_list(const struct cli_args *a, struct rg_store *st)
     return CLI_EXIT_OK;
 }
 
+static int realm_check_args(struct cli_args *a, const char *usage)
+{
+    int add = !strcmp(a->cmd, "add");
+
+    if (add && !rg_params_get(&a->opts, "type"))
+        return cli_usage_error(usage, "missing option --type");
+    if (add && rg_params_get(&a->opts, "delete"))
+        return cli_usage_error(usage, "option --delete is only valid for 'realm modify'");
+    if (!add && rg_params_get(&a->opts, "type"))
+        return cli_usage_error(usage, "the realm type cannot be changed");
+    return cert_opts_check(&a->opts);
+}
+
+static int realm_change(const struct cli_args *a, struct rg_store *st)
+{
+    struct realm_ctx c = {0};
+    struct rg_msg msg = {{0}};
+    rg_err e;
+
+    c.id = a->pos[0];
+    c.type = rg_params_get(&a->opts, "type");
+    c.opts = &a->opts;
+    c.delete_list = rg_params_get(&a->opts, "delete");
+    c.digest = rg_params_get(&a->opts, "digest");
+    c.op = !strcmp(a->cmd, "add") ? 0 : !strcmp(a->cmd, "modify") ? 1 : 2;
+    e = rg_store_update_domains(st, realm_apply, &c, &msg);
+    return e ? cli_fail(e, &msg) : CLI_EXIT_OK;
+}
+
 int cli_realm(int argc, char **argv, const char *config_dir)
 {
     static const char usage[] =
@@ -118,70 +146,15 @@ int cli_realm(int argc, char **argv, const char *config_dir)
         "       realmgate realm delete <realm>\n"
         "       realmgate realm list [--output-format text|json|json-pretty]\n"
         "       realmgate realm check <realm> [--ca-file FILE]";
-    struct cli_args a;
-    struct realm_ctx c = {0};
-    struct rg_store *st;
-    struct rg_msg msg = {{0}};
-    int rc;
-    rg_err e;
+    static const struct cli_cmd cmds[] = {
+        {"list", NULL, 1, 0, NULL, NULL, realm_list},
+        {"add", openid_opts, 0, 1, realm_pos, realm_check_args, realm_change},
+        {"modify", openid_opts, 0, 1, realm_pos, realm_check_args, realm_change},
+        {"delete", NULL, 0, 1, realm_pos, NULL, realm_change},
+        {NULL, NULL, 0, 0, NULL, NULL, NULL},
+    };
 
-    if (argc < 1) {
-        fprintf(stderr, "usage: %s\n", usage);
-        return CLI_EXIT_USAGE;
-    }
-    if (!strcmp(argv[0], "check"))
+    if (argc > 0 && !strcmp(argv[0], "check"))
         return cli_realm_check(argc - 1, argv + 1, config_dir);
-    if (!strcmp(argv[0], "list"))
-        rc = cli_parse(argc - 1, argv + 1, NULL, 1, 0, NULL, usage, &a);
-    else if (!strcmp(argv[0], "add") || !strcmp(argv[0], "modify"))
-        rc = cli_parse(argc - 1, argv + 1, openid_opts, 0, 1, realm_pos, usage, &a);
-    else if (!strcmp(argv[0], "delete"))
-        rc = cli_parse(argc - 1, argv + 1, NULL, 0, 1, realm_pos, usage, &a);
-    else {
-        fprintf(stderr, "unknown command 'realm %s'\nusage: %s\n", argv[0], usage);
-        return CLI_EXIT_USAGE;
-    }
-    if (rc)
-        return rc;
-    if (!strcmp(argv[0], "add") && !rg_params_get(&a.opts, "type")) {
-        cli_args_free(&a);
-        fprintf(stderr, "missing option --type\nusage: %s\n", usage);
-        return CLI_EXIT_USAGE;
-    }
-    if (!strcmp(argv[0], "add") && rg_params_get(&a.opts, "delete")) {
-        cli_args_free(&a);
-        fprintf(stderr, "option --delete is only valid for 'realm modify'\n");
-        return CLI_EXIT_USAGE;
-    }
-    if (!strcmp(argv[0], "modify") && rg_params_get(&a.opts, "type")) {
-        cli_args_free(&a);
-        fprintf(stderr, "the realm type cannot be changed\n");
-        return CLI_EXIT_USAGE;
-    }
-    if (strcmp(argv[0], "add") == 0 || strcmp(argv[0], "modify") == 0) {
-        rc = cert_opts_check(&a.opts);
-        if (rc) {
-            cli_args_free(&a);
-            return rc;
-        }
-    }
-    if (!(st = cli_open_store(config_dir))) {
-        cli_args_free(&a);
-        return CLI_EXIT_FAIL;
-    }
-    if (!strcmp(argv[0], "list")) {
-        rc = realm_list(&a, st);
-    } else {
-        c.id = a.pos[0];
-        c.type = rg_params_get(&a.opts, "type");
-        c.opts = &a.opts;
-        c.delete_list = rg_params_get(&a.opts, "delete");
-        c.digest = rg_params_get(&a.opts, "digest");
-        c.op = !strcmp(argv[0], "add") ? 0 : !strcmp(argv[0], "modify") ? 1 : 2;
-        e = rg_store_update_domains(st, realm_apply, &c, &msg);
-        rc = e ? cli_fail(e, &msg) : CLI_EXIT_OK;
-    }
-    rg_store_close(st);
-    cli_args_free(&a);
-    return rc;
+    return cli_dispatch("realm", cmds, usage, argc, argv, config_dir);
 }

@@ -298,8 +298,22 @@ static int token_values(const struct cli_args *a, struct token_ctx *t, int *rege
     return CLI_EXIT_OK;
 }
 
-static int token_change(const char *cmd, const struct cli_args *a, struct rg_store *st)
+/* Token option values and --regenerate's place are usage errors, found before the store. */
+static int token_check(struct cli_args *a, const char *usage)
 {
+    struct token_ctx t;
+    int regenerate, rc;
+
+    if (!strcmp(a->cmd, "add") && rg_params_get(&a->opts, "regenerate"))
+        return cli_usage_error(usage, "option '--regenerate' is only for 'modify'");
+    if ((rc = token_values(a, &t, &regenerate)))
+        fprintf(stderr, "usage: %s\n", usage);
+    return rc;
+}
+
+static int token_change(const struct cli_args *a, struct rg_store *st)
+{
+    const char *cmd = a->cmd;
     char id[RG_TOKENID_MAX + 1], secret[RG_TOKEN_SECRET_LEN + 1];
     struct token_ctx t;
     struct rg_msg msg = {{0}};
@@ -308,8 +322,12 @@ static int token_change(const char *cmd, const struct cli_args *a, struct rg_sto
     rg_err e;
 
     memset(&t, 0, sizeof t);
-    if (!rg_userid_check(a->pos[0]) || !rg_tokenname_check(a->pos[1])) {
-        fprintf(stderr, "invalid user id or token name\n");
+    if (!rg_userid_check(a->pos[0])) {
+        fprintf(stderr, "invalid user id '%.64s'\n", a->pos[0]);
+        return CLI_EXIT_FAIL;
+    }
+    if (!rg_tokenname_check(a->pos[1])) {
+        fprintf(stderr, "invalid token name '%.64s'\n", a->pos[1]);
         return CLI_EXIT_FAIL;
     }
     snprintf(id, sizeof id, "%s!%s", a->pos[0], a->pos[1]);
@@ -358,36 +376,42 @@ static int cli_user_token(int argc, char **argv, const char *config_dir)
         "[--comment C] [--regenerate 1] [--output-format ...]\n"
         "       realmgate user token remove <userid> <tokenid>\n"
         "       realmgate user token list <userid> [--output-format ...]";
-    const char *cmd = argc > 0 ? argv[0] : "";
-    struct cli_args a;
-    struct rg_store *st;
-    int rc;
+    static const struct cli_cmd cmds[] = {
+        {"add", token_opts, 1, 2, token_pos, token_check, token_change},
+        {"modify", token_opts, 1, 2, token_pos, token_check, token_change},
+        {"remove", NULL, 0, 2, token_pos, NULL, token_change},
+        {"list", NULL, 1, 1, token_pos, NULL, token_list},
+        {NULL, NULL, 0, 0, NULL, NULL, NULL},
+    };
 
-    if (!strcmp(cmd, "add") || !strcmp(cmd, "modify"))
-        rc = cli_parse(argc - 1, argv + 1, token_opts, 1, 2, token_pos, usage, &a);
-    else if (!strcmp(cmd, "remove"))
-        rc = cli_parse(argc - 1, argv + 1, NULL, 0, 2, token_pos, usage, &a);
-    else if (!strcmp(cmd, "list"))
-        rc = cli_parse(argc - 1, argv + 1, NULL, 1, 1, token_pos, usage, &a);
-    else {
-        fprintf(stderr, "unknown command 'user token %s'\nusage: %s\n", cmd, usage);
-        return CLI_EXIT_USAGE;
-    }
-    if (rc)
-        return rc;
-    if (!strcmp(cmd, "add") && rg_params_get(&a.opts, "regenerate")) {
-        fprintf(stderr, "option '--regenerate' is only for 'modify'\nusage: %s\n", usage);
-        cli_args_free(&a);
-        return CLI_EXIT_USAGE;
-    }
-    if (!(st = cli_open_store(config_dir))) {
-        cli_args_free(&a);
-        return CLI_EXIT_FAIL;
-    }
-    rc = !strcmp(cmd, "list") ? token_list(&a, st) : token_change(cmd, &a, st);
-    rg_store_close(st);
-    cli_args_free(&a);
-    return rc;
+    return cli_dispatch("user token", cmds, usage, argc, argv, config_dir);
+}
+
+static int user_check(struct cli_args *a, const char *usage)
+{
+    const char *pw = rg_params_get(&a->opts, "password");
+
+    (void)usage;
+    return pw && !password_length_ok(pw) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
+static int user_change(const struct cli_args *a, struct rg_store *st)
+{
+    const char *pw = rg_params_get(&a->opts, "password");
+    struct user_ctx c = {a->pos[0], &a->opts,
+                         !strcmp(a->cmd, "add") ? 0 : !strcmp(a->cmd, "modify") ? 1 : 2};
+    struct rg_msg msg = {{0}};
+    rg_err e = c.op == 0 ? check_realm(st, c.id, pw != NULL, &msg) : RG_OK;
+
+    if (!e)
+        e = rg_store_update_usercfg(st, user_apply, &c, &msg);
+    if (!e && pw)
+        e = rg_store_set_password(st, c.id, pw, &msg);
+    if (!e && c.op == 2)
+        e = rg_tokens_delete_user(st, c.id, &msg);
+    if (!e && c.op == 2)
+        e = rg_store_delete_password(st, c.id, &msg);
+    return e ? cli_fail(e, &msg) : CLI_EXIT_OK;
 }
 
 int cli_user(int argc, char **argv, const char *config_dir)
@@ -400,64 +424,18 @@ int cli_user(int argc, char **argv, const char *config_dir)
         "       realmgate user list [--output-format text|json|json-pretty]\n"
         "       realmgate user permissions <userid> [--path P] [--output-format ...]\n"
         "       realmgate user token add|list|remove|modify ...";
-    const char *cmd = argc > 0 ? argv[0] : "";
-    struct cli_args a;
-    struct user_ctx c = {0};
-    struct rg_store *st;
-    struct rg_msg msg = {{0}};
-    const char *pw;
-    int rc;
-    rg_err e;
+    static const struct cli_cmd cmds[] = {
+        {"add", user_opts, 0, 1, user_pos, user_check, user_change},
+        {"modify", user_modify_opts, 0, 1, user_pos, NULL, user_change},
+        {"delete", NULL, 0, 1, user_pos, NULL, user_change},
+        {"list", NULL, 1, 0, NULL, NULL, user_list},
+        {"permissions", path_opt, 1, 1, user_pos, NULL, user_permissions},
+        {NULL, NULL, 0, 0, NULL, NULL, NULL},
+    };
 
-    if (!strcmp(cmd, "token"))
+    if (argc > 0 && !strcmp(argv[0], "token"))
         return cli_user_token(argc - 1, argv + 1, config_dir);
-    if (!strcmp(cmd, "add"))
-        rc = cli_parse(argc - 1, argv + 1, user_opts, 0, 1, user_pos, usage, &a);
-    else if (!strcmp(cmd, "modify"))
-        rc = cli_parse(argc - 1, argv + 1, user_modify_opts, 0, 1, user_pos, usage, &a);
-    else if (!strcmp(cmd, "delete"))
-        rc = cli_parse(argc - 1, argv + 1, NULL, 0, 1, user_pos, usage, &a);
-    else if (!strcmp(cmd, "list"))
-        rc = cli_parse(argc - 1, argv + 1, NULL, 1, 0, NULL, usage, &a);
-    else if (!strcmp(cmd, "permissions"))
-        rc = cli_parse(argc - 1, argv + 1, path_opt, 1, 1, user_pos, usage, &a);
-    else {
-        fprintf(stderr, "unknown command 'user %s'\nusage: %s\n", cmd, usage);
-        return CLI_EXIT_USAGE;
-    }
-    if (rc)
-        return rc;
-    pw = rg_params_get(&a.opts, "password");
-    if (pw && !password_length_ok(pw)) {
-        cli_args_free(&a);
-        return CLI_EXIT_FAIL;
-    }
-    if (!(st = cli_open_store(config_dir))) {
-        cli_args_free(&a);
-        return CLI_EXIT_FAIL;
-    }
-    if (!strcmp(cmd, "list")) {
-        rc = user_list(&a, st);
-    } else if (!strcmp(cmd, "permissions")) {
-        rc = user_permissions(&a, st);
-    } else {
-        c.id = a.pos[0];
-        c.opts = &a.opts;
-        c.op = !strcmp(cmd, "add") ? 0 : !strcmp(cmd, "modify") ? 1 : 2;
-        e = c.op == 0 ? check_realm(st, c.id, pw != NULL, &msg) : RG_OK;
-        if (!e)
-            e = rg_store_update_usercfg(st, user_apply, &c, &msg);
-        if (!e && pw)
-            e = rg_store_set_password(st, c.id, pw, &msg);
-        if (!e && c.op == 2)
-            e = rg_tokens_delete_user(st, c.id, &msg);
-        if (!e && c.op == 2)
-            e = rg_store_delete_password(st, c.id, &msg);
-        rc = e ? cli_fail(e, &msg) : CLI_EXIT_OK;
-    }
-    rg_store_close(st);
-    cli_args_free(&a);
-    return rc;
+    return cli_dispatch("user", cmds, usage, argc, argv, config_dir);
 }
 
 /* ---------------------------------------------------------------- passwd */
@@ -597,46 +575,29 @@ static int group_list(const struct cli_args *a, struct rg_store *st)
     return CLI_EXIT_OK;
 }
 
+static int group_change(const struct cli_args *a, struct rg_store *st)
+{
+    struct group_ctx c = {a->pos[0], rg_params_get(&a->opts, "comment"),
+                          !strcmp(a->cmd, "add") ? 0 : !strcmp(a->cmd, "modify") ? 1 : 2};
+    struct rg_msg msg = {{0}};
+    rg_err e = rg_store_update_usercfg(st, group_apply, &c, &msg);
+
+    return e ? cli_fail(e, &msg) : CLI_EXIT_OK;
+}
+
 int cli_group(int argc, char **argv, const char *config_dir)
 {
     static const char usage[] = "realmgate group add <groupid> [--comment C]\n"
                                 "       realmgate group modify <groupid> --comment C\n"
                                 "       realmgate group delete <groupid>\n"
                                 "       realmgate group list [--output-format ...]";
-    const char *cmd = argc > 0 ? argv[0] : "";
-    struct cli_args a;
-    struct group_ctx c = {0};
-    struct rg_store *st;
-    struct rg_msg msg = {{0}};
-    int rc;
-    rg_err e;
+    static const struct cli_cmd cmds[] = {
+        {"add", comment_opt, 0, 1, group_pos, NULL, group_change},
+        {"modify", comment_opt, 0, 1, group_pos, NULL, group_change},
+        {"delete", NULL, 0, 1, group_pos, NULL, group_change},
+        {"list", NULL, 1, 0, NULL, NULL, group_list},
+        {NULL, NULL, 0, 0, NULL, NULL, NULL},
+    };
 
-    if (!strcmp(cmd, "add") || !strcmp(cmd, "modify"))
-        rc = cli_parse(argc - 1, argv + 1, comment_opt, 0, 1, group_pos, usage, &a);
-    else if (!strcmp(cmd, "delete"))
-        rc = cli_parse(argc - 1, argv + 1, NULL, 0, 1, group_pos, usage, &a);
-    else if (!strcmp(cmd, "list"))
-        rc = cli_parse(argc - 1, argv + 1, NULL, 1, 0, NULL, usage, &a);
-    else {
-        fprintf(stderr, "unknown command 'group %s'\nusage: %s\n", cmd, usage);
-        return CLI_EXIT_USAGE;
-    }
-    if (rc)
-        return rc;
-    if (!(st = cli_open_store(config_dir))) {
-        cli_args_free(&a);
-        return CLI_EXIT_FAIL;
-    }
-    if (!strcmp(cmd, "list")) {
-        rc = group_list(&a, st);
-    } else {
-        c.id = a.pos[0];
-        c.comment = rg_params_get(&a.opts, "comment");
-        c.op = !strcmp(cmd, "add") ? 0 : !strcmp(cmd, "modify") ? 1 : 2;
-        e = rg_store_update_usercfg(st, group_apply, &c, &msg);
-        rc = e ? cli_fail(e, &msg) : CLI_EXIT_OK;
-    }
-    rg_store_close(st);
-    cli_args_free(&a);
-    return rc;
+    return cli_dispatch("group", cmds, usage, argc, argv, config_dir);
 }

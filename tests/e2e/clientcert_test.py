@@ -10,7 +10,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import BUILD, Demo, RESULTS, check  # noqa: E402
+from harness import BUILD, check, Demo, summary  # noqa: E402
 from login_flow_test import Flow  # noqa: E402
 
 
@@ -84,9 +84,7 @@ def main():
     finally:
         demo.stop()
 
-    failed = [n for n, e in RESULTS if e]
-    print(f"{len(RESULTS) - len(failed)} passed, {len(failed)} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import BUILD, Demo, RESULTS, check  # noqa: E402
+from harness import BUILD, check, Demo, summary  # noqa: E402
 
 
 def b64u(data):
@@ -293,9 +293,7 @@ def main():
     finally:
         op.stop()
         demo.stop()
-    failed = [n for n, e in RESULTS if e]
-    print(f"{len(RESULTS) - len(failed)} passed, {len(failed)} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -42,6 +42,13 @@ def check(name, fn):
         print(f"FAIL {name}: {type(e).__name__}: {e}")
 
 
+def summary():
+    """Prints "N passed, M failed" (the last line of every test) and returns the exit code."""
+    failed = [n for n, e in RESULTS if e]
+    print(f"{len(RESULTS) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -14,7 +14,7 @@ import urllib.parse
 import requests
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Demo, RESULTS, check, free_port  # noqa: E402
+from harness import check, Demo, free_port, summary  # noqa: E402
 from login_flow_test import Flow  # noqa: E402
 
 
@@ -230,9 +230,7 @@ def main():
     finally:
         demo.stop()
 
-    failed = [n for n, e in RESULTS if e]
-    print(f"{len(RESULTS) - len(failed)} passed, {len(failed)} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

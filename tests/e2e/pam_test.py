@@ -15,7 +15,7 @@ import time
 import requests
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import BUILD, Demo, RESULTS, SOURCE, check  # noqa: E402
+from harness import BUILD, check, Demo, SOURCE, summary  # noqa: E402
 
 TICKET_RE = re.compile(r"^PVE:([^:]+):[0-9A-F]{8}::[A-Za-z0-9+/=]+$")
 PAM_FILE = "/etc/pam.d/realmgate"
@@ -188,9 +188,7 @@ def main():
         if installed_pam_file:
             os.unlink(PAM_FILE)
 
-    failed = sum(1 for _, e in RESULTS if e)
-    print(f"{len(RESULTS) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

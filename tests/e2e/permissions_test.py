@@ -9,7 +9,7 @@ import sys
 import requests
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import BUILD, Demo, RESULTS, check  # noqa: E402
+from harness import BUILD, check, Demo, summary  # noqa: E402
 
 AUDITOR = {"Datastore.Audit": 1, "Mapping.Audit": 1, "Pool.Audit": 1, "SDN.Audit": 1,
            "Sys.Audit": 1, "VM.Audit": 1, "VM.GuestAgent.Audit": 1}
@@ -110,9 +110,7 @@ def main():
     finally:
         demo.stop()
 
-    failed = sum(1 for _, e in RESULTS if e)
-    print(f"{len(RESULTS) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import tempfile
 import requests
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import BUILD, RESULTS, SOURCE, check, free_port  # noqa: E402
+from harness import BUILD, check, free_port, SOURCE, summary  # noqa: E402
 
 DATA = os.path.join(SOURCE, "tests/data/access")
 ALL = ["Datastore.Allocate", "Datastore.AllocateSpace", "Datastore.AllocateTemplate",
@@ -162,9 +162,7 @@ def main():
         tokens(cfg, run)
     finally:
         shutil.rmtree(cfg, ignore_errors=True)
-    failed = [n for n, e in RESULTS if e]
-    print(f"{len(RESULTS) - len(failed)} passed, {len(failed)} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import requests
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import BUILD, Demo, RESULTS, check, free_port  # noqa: E402
+from harness import BUILD, check, Demo, free_port, summary  # noqa: E402
 
 
 class Client:
@@ -490,9 +490,7 @@ def main():
         check("realm check: http issuer on a remote host; wrong realm", check_http_remote)
     finally:
         demo.stop()
-    failed = [n for n, e in RESULTS if e]
-    print(f"{len(RESULTS) - len(failed)} passed, {len(failed)} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

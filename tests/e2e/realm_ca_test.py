@@ -12,7 +12,7 @@ import urllib.parse
 import requests
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import BUILD, RESULTS, Demo, check, free_port  # noqa: E402
+from harness import BUILD, check, Demo, free_port, summary  # noqa: E402
 from idp_interop_test import make_tls  # noqa: E402
 from login_flow_test import Flow  # noqa: E402
 
@@ -82,9 +82,7 @@ def main():
         check("realm check uses the realm's ca-file", check_cmd)
     finally:
         demo.stop()
-    failed = [n for n, e in RESULTS if e]
-    print(f"{len(RESULTS) - len(failed)} passed, {len(failed)} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

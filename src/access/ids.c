@@ -148,6 +148,11 @@ bool rg_tokenid_check(const char *id)
     return rg_tokenid_split(id, u, n) == RG_OK;
 }
 
+const char *rg_ugid_type(const char *ugid)
+{
+    return ugid[0] == '@' ? "group" : rg_tokenid_check(ugid) ? "token" : "user";
+}
+
 bool rg_poolid_check(const char *id)
 {
     size_t len, levels = 1, seglen = 0;

@@ -55,6 +55,9 @@ bool rg_roleid_check(const char *id);
 bool rg_tokenname_check(const char *name);
 /* Full token id `<userid>!<tokenname>` (split at the LAST '!'). */
 bool rg_tokenid_check(const char *id);
+/* The type of an ACL member as user.cfg writes it: "group" ("@g"), "token" (a valid token id)
+ * or "user" (anything else; user names may contain '!': "x!y@pve" is a user). */
+const char *rg_ugid_type(const char *ugid);
 rg_err rg_tokenid_split(const char *id, char userid[RG_USERID_MAX + 1],
                         char name[RG_TOKENNAME_MAX + 1]);
 /* Pool id: 1..3 levels of [A-Za-z0-9._-]+ separated by single '/', at most 128. */

@@ -559,14 +559,15 @@ static rg_err walk_roles_ix(const struct rg_usercfg *cfg, const struct rg_perm_i
 static rg_err resolve_roles(const struct rg_usercfg *cfg, const char *subject, const char *path,
                             struct roleset *out)
 {
+    char uid[RG_USERID_MAX + 1], name[RG_TOKENNAME_MAX + 1];
+
     rs_clear(out);
     if (!strcmp(subject, "root@pam"))
         return rs_set(out, "Administrator", 1);
-    if (strchr(subject, '!')) {
-        char uid[RG_USERID_MAX + 1], name[RG_TOKENNAME_MAX + 1];
-        const struct rg_token *t;
-        if (rg_tokenid_split(subject, uid, name) != RG_OK ||
-            !(t = rg_usercfg_token(cfg, subject)))
+    /* only a valid token id is a token: "x!y@pve" is a user whose name holds a '!' */
+    if (rg_tokenid_split(subject, uid, name) == RG_OK) {
+        const struct rg_token *t = rg_usercfg_token(cfg, subject);
+        if (!t)
             return RG_OK;
         if (!t->privsep)
             return resolve_roles(cfg, uid, path, out);
@@ -721,9 +722,9 @@ static rg_err privs_normalized(const struct rg_usercfg *cfg, const char *subject
         out->privs = out->propagate = RG_PRIV_ALL;
         return RG_OK;
     }
-    if (!strchr(subject, '!'))
+    if (rg_tokenid_split(subject, uid, name) != RG_OK) /* a user (its name may hold '!') */
         return subject_privs(cfg, subject, np, out);
-    if (rg_tokenid_split(subject, uid, name) != RG_OK || !(t = rg_usercfg_token(cfg, subject)))
+    if (!(t = rg_usercfg_token(cfg, subject)))
         return RG_OK;
     if (!t->privsep)
         return privs_normalized(cfg, uid, np, out);
@@ -766,15 +767,14 @@ bool rg_perm_check(const struct rg_usercfg *cfg, const char *subject, const char
 bool rg_perm_may_read_permissions(const struct rg_usercfg *cfg, const char *caller,
                                   const char *target)
 {
-    const char *bang;
+    char owner[RG_USERID_MAX + 1], name[RG_TOKENNAME_MAX + 1];
 
     if (!caller || !target)
         return false;
     if (!strcmp(caller, target))
         return true;
-    bang = strchr(target, '!');
-    if (bang && !strchr(caller, '!') && strlen(caller) == (size_t)(bang - target) &&
-        !strncmp(caller, target, (size_t)(bang - target)))
+    /* a user may read the permissions of its own tokens */
+    if (rg_tokenid_split(target, owner, name) == RG_OK && !strcmp(owner, caller))
         return true;
     return rg_perm_check(cfg, caller, "/access", rg_priv_bit("Sys.Audit"), false);
 }

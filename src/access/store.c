@@ -101,6 +101,8 @@ rg_err rg_store_read_cfg(const struct rg_store *st, const char *rel, size_t max,
     }
     if (e == RG_ERR_LIMIT)
         return rg_fail(msg, e, "%s is larger than %zu bytes", rel, max);
+    if (e == RG_ERR_INVALID)
+        return rg_fail(msg, e, "%s is not a regular file", rel);
     if (e)
         return rg_fail(msg, e, "cannot read %s: %s", rel, strerror(errno));
     return RG_OK;

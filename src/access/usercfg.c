@@ -565,7 +565,10 @@ static rg_err text_field(const char *v, char **out)
     return rg_cfg_unescape(v, out);
 }
 
-#define ACL_MAX_ROLES 256
+/* Lists in the file have no item limit of their own (Proxmox's neither): whatever the writer
+ * puts on one line must parse again, e.g. 5,000 members with one role set on one acl line.
+ * The file size bounds them. */
+#define FILE_LIST_MAX (RG_USERCFG_FILE_MAX / 2)
 
 struct pctx {
     struct rg_usercfg *cfg;
@@ -578,8 +581,8 @@ struct pctx {
     } *acl;
     size_t nacl, capacl;
     /* scratch for splitting an acl line's member and role lists in place */
-    char **ugs;   /* RG_LIST_MAX_ITEMS */
-    char *roles[ACL_MAX_ROLES];
+    char **items;
+    size_t capitems;
 };
 
 static rg_err parse_user(struct pctx *p, char **f)
@@ -691,7 +694,7 @@ static rg_err parse_group(struct pctx *p, char **f)
         }
         return e;
     }
-    if ((e = rg_split_list(f[2], RG_LIST_MAX_ITEMS, &members))) {
+    if ((e = rg_split_list(f[2], FILE_LIST_MAX, &members))) {
         free(comment);
         if (e == RG_ERR_LIMIT) {
             warnf(&p->w, p->line, "ignore group '%s' - too many members", f[1]);
@@ -766,9 +769,9 @@ static rg_err parse_pool(struct pctx *p, char **f)
     }
     if (comment)
         set_str(&pool->comment, comment);
-    if ((e = rg_split_list(f[3], RG_LIST_MAX_ITEMS, &vms)))
+    if ((e = rg_split_list(f[3], FILE_LIST_MAX, &vms)))
         return e == RG_ERR_LIMIT ? RG_OK : e;
-    if ((e = rg_split_list(f[4], RG_LIST_MAX_ITEMS, &stores))) {
+    if ((e = rg_split_list(f[4], FILE_LIST_MAX, &stores))) {
         rg_strlist_free(&vms);
         return e == RG_ERR_LIMIT ? RG_OK : e;
     }
@@ -820,8 +823,8 @@ static rg_err parse_role(struct pctx *p, char **f)
         warnf(&p->w, p->line, "ignore role '%s' - built-in role", f[1]);
         return RG_OK;
     }
-    if ((e = rg_split_list(f[2], 256, &privs)))
-        return e == RG_ERR_LIMIT ? RG_OK : e;
+    if ((e = rg_split_list(f[2], FILE_LIST_MAX, &privs)))
+        return e;
     if (!(r = role_insert(p->cfg, f[1]))) {
         rg_strlist_free(&privs);
         return RG_ERR_NOMEM;
@@ -879,17 +882,27 @@ static rg_err parse_acl(struct pctx *p, char **f)
         warnf(&p->w, p->line, "ignore invalid path in acl '%.64s'", f[2]);
         return RG_OK;
     }
-    if (!p->ugs && !(p->ugs = malloc(RG_LIST_MAX_ITEMS * sizeof *p->ugs)))
-        return RG_ERR_NOMEM;
-    if ((nroles = rg_split_list_inplace(f[4], p->roles, ACL_MAX_ROLES)) == RG_SPLIT_TOO_MANY ||
-        (nugs = rg_split_list_inplace(f[3], p->ugs, RG_LIST_MAX_ITEMS)) == RG_SPLIT_TOO_MANY) {
-        warnf(&p->w, p->line, "ignore acl - too many roles or members");
-        return RG_OK;
+    {
+        /* a list of n bytes has at most n/2 + 1 items: room for both lists, no limit */
+        size_t need = strlen(f[3]) / 2 + strlen(f[4]) / 2 + 2;
+        if (need > p->capitems) {
+            char **n = realloc(p->items, need * sizeof *n);
+            if (!n)
+                return RG_ERR_NOMEM;
+            p->items = n;
+            p->capitems = need;
+        }
+        nroles = rg_split_list_inplace(f[4], p->items, strlen(f[4]) / 2 + 1);
+        if (nroles == RG_SPLIT_TOO_MANY)
+            return RG_ERR_INVALID; /* cannot happen: the bound above holds */
+        nugs = rg_split_list_inplace(f[3], p->items + nroles, strlen(f[3]) / 2 + 1);
+        if (nugs == RG_SPLIT_TOO_MANY)
+            return RG_ERR_INVALID;
     }
     if (!(path = rg_strpool_add(&p->cfg->strings, npath)))
         return RG_ERR_NOMEM;
     for (size_t r = 0; r < nroles && !e; r++) {
-        const char *role = p->roles[r];
+        const char *role = p->items[r];
         if (!rg_roleid_check(role)) {
             warnf(&p->w, p->line, "ignore invalid role name '%.64s' in acl", role);
             continue;
@@ -901,7 +914,7 @@ static rg_err parse_acl(struct pctx *p, char **f)
         if (!(role = rg_strpool_add(&p->cfg->strings, role)))
             return RG_ERR_NOMEM;
         for (size_t u = 0; u < nugs && !e; u++) {
-            const char *ug = p->ugs[u];
+            const char *ug = p->items[nroles + u];
             if (ug[0] == '@' && rg_groupid_check(ug + 1)) {
                 if (!group_mut(p->cfg, ug + 1))
                     warnf(&p->w, p->line, "unknown acl group '%s' (kept)", ug + 1);
@@ -1119,7 +1132,7 @@ rg_err rg_usercfg_parse(const char *text, size_t len, struct rg_usercfg *out,
             root->enable = 1;
     }
     free(p.acl);
-    free(p.ugs);
+    free(p.items);
     if (e)
         rg_usercfg_free(out);
     return e;

@@ -42,7 +42,7 @@
 #define RG_USER_NAME_MAX 1024    /* firstname, lastname (API limit) */
 #define RG_USER_EMAIL_MAX 254
 #define RG_USER_COMMENT_MAX 2048
-#define RG_LIST_MAX_ITEMS 4096   /* members of a group, items in any list field */
+#define RG_LIST_MAX_ITEMS 4096   /* items in one list parameter of an API call or edit */
 #define RG_ACL_MAX_ENTRIES 1000000 /* (path, member, role) entries in one user.cfg */
 
 struct rg_token {

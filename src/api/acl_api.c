@@ -40,7 +40,7 @@ void rg_h_access_acl_get(struct rg_call *c)
 
     for (size_t i = 0; i < u->nacl; i++) {
         const struct rg_acl_entry *a = &u->acl[i];
-        const char *type = a->ugid[0] == '@' ? "group" : strchr(a->ugid, '!') ? "token" : "user";
+        const char *type = rg_ugid_type(a->ugid);
         json_t *o;
 
         /* entries are sorted by path: decide once per path */

@@ -17,14 +17,20 @@
 rg_err rg_file_read(const char *path, size_t max, struct rg_buf *out)
 {
     char chunk[8192];
+    struct stat sb;
     ssize_t n;
     rg_err e = RG_OK;
     int fd;
 
     rg_buf_init(out, max);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO without a writer must not block; regular files ignore it */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return errno == ENOENT ? RG_ERR_NOTFOUND : RG_ERR_IO;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return RG_ERR_INVALID;
+    }
     while ((n = read(fd, chunk, sizeof chunk)) != 0) {
         if (n < 0) {
             if (errno == EINTR)

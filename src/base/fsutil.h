@@ -1,7 +1,9 @@
 /* fsutil.h — bounded file reads, atomic writes and advisory locks for config files.
  *
  * rg_file_read: reads a whole file into a fresh rg_buf (caller frees with rg_buf_free);
- *   RG_ERR_NOTFOUND if absent, RG_ERR_LIMIT if larger than max, RG_ERR_IO otherwise.
+ *   RG_ERR_NOTFOUND if absent, RG_ERR_LIMIT if larger than max, RG_ERR_INVALID if it is not
+ *   a regular file (a FIFO or a device could block a reader forever or never end; symlinks
+ *   to regular files are fine), RG_ERR_IO otherwise.
  * rg_file_write_atomic: writes to "<path>.tmp.<pid>.<n>", fsyncs, renames over path and
  *   fsyncs the directory, so readers see the old or the new file, never a mix.
  * rg_lock_acquire: exclusive flock() on a lock file (created 0600), waiting up to

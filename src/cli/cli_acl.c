@@ -21,7 +21,7 @@ static int acl_list(const struct cli_args *a, struct rg_store *st)
     for (size_t i = 0; i < s->users.nacl; i++) {
         const struct rg_acl_entry *e = &s->users.acl[i];
         json_t *o = json_object();
-        const char *type = e->ugid[0] == '@' ? "group" : strchr(e->ugid, '!') ? "token" : "user";
+        const char *type = rg_ugid_type(e->ugid);
 
         json_object_set_new(o, "path", json_string(e->path));
         json_object_set_new(o, "type", json_string(type));

@@ -200,6 +200,16 @@ START_TEST(split_list)
 }
 END_TEST
 
+START_TEST(ugid_type)
+{
+    ck_assert_str_eq(rg_ugid_type("@admins"), "group");
+    ck_assert_str_eq(rg_ugid_type("alice@pve!ci"), "token");
+    ck_assert_str_eq(rg_ugid_type("alice@pve"), "user");
+    ck_assert_str_eq(rg_ugid_type("x!y@pve"), "user"); /* '!' in the name, no token name */
+    ck_assert_str_eq(rg_ugid_type("x!y@pve!tk"), "token");
+}
+END_TEST
+
 /* The in-place split gives the same items as rg_split_list, without copies. */
 START_TEST(split_list_inplace)
 {
@@ -242,6 +252,7 @@ int main(void)
     tcase_add_test(tc, acl_paths);
     tcase_add_test(tc, split_list);
     tcase_add_test(tc, split_list_inplace);
+    tcase_add_test(tc, ugid_type);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -253,6 +253,13 @@ START_TEST(tokens)
         {"aud@pve", "/access", 'p', AUDITOR},
         {"aud@pve!full", "/access", 'p', AUDITOR},
         {"aud@pve!sep", "/access", 'p', ""},
+        /* a user whose name holds a '!' is a user (its entry beats its group's at /vms),
+         * and its token is a token */
+        {"x!y@pve", "/vms", 'r', "PVEVMUser"},
+        {"x!y@pve", "/", 'r', ""},
+        {"x!y@pve!tk", "/vms/100", 'r', "PVEAuditor"},
+        {"x!y@pve!tk", "/vms/100", 'p', "VM.Audit,VM.GuestAgent.Audit"},
+        {"x!y@pve!tk", "/vms", 'p', ""},
     };
     run("perm-tokens.cfg", x, N(x));
 }
@@ -284,6 +291,9 @@ START_TEST(permissions_access_matrix)
         {"root@pam", "tom@pve!sep", true},
         {"nobody@pve", "tom@pve", false},
         {"nobody@pve", "nobody@pve", true},
+        {"x!y@pve", "x!y@pve!tk", true},       /* own token, '!' in the user name */
+        {"x!y@pve!tk", "x!y@pve", false},
+        {"x!y@pve", "x!y@pve!tk!tk", false},
     };
 
     for (int indexed = 0; indexed < 2; indexed++) {

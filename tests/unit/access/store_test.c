@@ -297,8 +297,27 @@ START_TEST(broken_file_keeps_last_good)
     ck_assert_int_eq(rg_store_refresh(st), RG_OK);
     s = rg_store_acquire(st);
     ck_assert_uint_gt(s->generation, gen);
+    gen = s->generation;
     ck_assert_ptr_nonnull(rg_usercfg_user(&s->users, "one@pve"));
     rg_store_release(s);
+
+    /* a FIFO in place of token.cfg would block a reader forever: refused at once, the last
+     * good snapshot stays, and the next change after the repair is loaded */
+    {
+        char path[512];
+        snprintf(path, sizeof path, "%s/priv/token.cfg", dir);
+        ck_assert_int_eq(mkfifo(path, 0600), 0);
+        ck_assert_int_eq(rg_store_refresh(st), RG_ERR_INVALID);
+        s = rg_store_acquire(st);
+        ck_assert_uint_eq(s->generation, gen);
+        rg_store_release(s);
+        ck_assert_int_eq(unlink(path), 0);
+        put_file("user.cfg", "user:two@pve:1:0::::::\n");
+        ck_assert_int_eq(rg_store_refresh(st), RG_OK);
+        s = rg_store_acquire(st);
+        ck_assert_ptr_nonnull(rg_usercfg_user(&s->users, "two@pve"));
+        rg_store_release(s);
+    }
     free(pub);
     rg_store_close(st);
 }

@@ -429,6 +429,49 @@ START_TEST(acl_sort_matches_edits)
 }
 END_TEST
 
+/* Whatever the writer puts on one line parses again, however long: 5,000 members with the
+ * same role set become one acl line, 5,000 group members one group line, 300 roles of one
+ * member one acl line (Proxmox's parser has no item limit either). */
+START_TEST(long_lines_survive_a_round_trip)
+{
+    struct rg_buf text;
+    struct rg_usercfg cfg, again;
+    char *x, *y;
+
+    rg_buf_init(&text, RG_USERCFG_FILE_MAX);
+    for (int i = 0; i < 5000; i++)
+        ck_assert_int_eq(rg_buf_appendf(&text, "user:u%d@pve:1:0::::::\n", i), RG_OK);
+    ck_assert_int_eq(rg_buf_appends(&text, "group:big:"), RG_OK);
+    for (int i = 0; i < 5000; i++)
+        ck_assert_int_eq(rg_buf_appendf(&text, "%su%d@pve", i ? "," : "", i), RG_OK);
+    ck_assert_int_eq(rg_buf_appends(&text, "::\n"), RG_OK);
+    for (int r = 0; r < 300; r++)
+        ck_assert_int_eq(rg_buf_appendf(&text, "role:r%03d:VM.Audit:\n", r), RG_OK);
+    for (int i = 0; i < 5000; i++) /* one line each; the writer merges them */
+        ck_assert_int_eq(rg_buf_appendf(&text, "acl:1:/vms:u%d@pve:NoAccess:\n", i), RG_OK);
+    for (int r = 0; r < 300; r++)
+        ck_assert_int_eq(rg_buf_appendf(&text, "acl:1:/storage:u0@pve:r%03d:\n", r), RG_OK);
+    nwarn = 0;
+    ck_assert_int_eq(rg_usercfg_parse(text.data, text.len, &cfg, count_warn, NULL), RG_OK);
+    ck_assert_int_eq(nwarn, 0);
+    ck_assert_uint_eq(cfg.nacl, 5300);
+    x = write_cfg(&cfg);
+    ck_assert_ptr_nonnull(strstr(x, "\nacl:1:/vms:u0@pve,u1000@pve,"));
+    ck_assert_ptr_nonnull(strstr(x, "\nacl:1:/storage:u0@pve:r000,r001,"));
+    ck_assert_int_eq(rg_usercfg_parse(x, strlen(x), &again, count_warn, NULL), RG_OK);
+    ck_assert_int_eq(nwarn, 0);
+    ck_assert_uint_eq(again.nacl, 5300);
+    ck_assert_uint_eq(rg_usercfg_group(&again, "big")->members.n, 5000);
+    y = write_cfg(&again);
+    ck_assert_str_eq(x, y);
+    free(x);
+    free(y);
+    rg_buf_free(&text);
+    rg_usercfg_free(&cfg);
+    rg_usercfg_free(&again);
+}
+END_TEST
+
 /* At most RG_ACL_MAX_ENTRIES entries: the parser drops the rest with a warning, an edit that
  * would go beyond is refused with a message. */
 START_TEST(acl_entry_limit)
@@ -489,6 +532,7 @@ int main(void)
     tcase_add_test(tc, copy_is_deep);
     tcase_add_test(tc, acl_sort_matches_edits);
     tcase_add_test(tc, acl_entry_limit);
+    tcase_add_test(tc, long_lines_survive_a_round_trip);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);

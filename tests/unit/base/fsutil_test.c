@@ -57,6 +57,29 @@ START_TEST(empty_file_reads_as_empty_string)
 }
 END_TEST
 
+/* A FIFO (or a device, a directory) is refused at once instead of blocking the reader. */
+START_TEST(non_regular_files_are_refused)
+{
+    char path[128], link[128];
+    struct rg_buf b;
+
+    rg_path_join(path, sizeof path, dir, "fifo");
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    ck_assert_int_eq(rg_file_read(path, 100, &b), RG_ERR_INVALID);
+    ck_assert_ptr_null(b.data);
+    ck_assert_int_eq(rg_file_read("/dev/zero", 100, &b), RG_ERR_INVALID);
+    ck_assert_int_eq(rg_file_read(dir, 100, &b), RG_ERR_INVALID);
+    /* a symlink to a regular file is read */
+    rg_path_join(path, sizeof path, dir, "target");
+    rg_path_join(link, sizeof link, dir, "link");
+    ck_assert_int_eq(rg_file_write_atomic(path, "via link", 8, 0600), RG_OK);
+    ck_assert_int_eq(symlink(path, link), 0);
+    ck_assert_int_eq(rg_file_read(link, 100, &b), RG_OK);
+    ck_assert_str_eq(b.data, "via link");
+    rg_buf_free(&b);
+}
+END_TEST
+
 START_TEST(lock_excludes_second_holder)
 {
     char path[128];
@@ -92,6 +115,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, write_then_read);
     tcase_add_test(tc, empty_file_reads_as_empty_string);
+    tcase_add_test(tc, non_regular_files_are_refused);
     tcase_add_test(tc, lock_excludes_second_holder);
     tcase_add_test(tc, mkdir_p_and_join_limit);
     suite_add_tcase(s, tc);

@@ -302,7 +302,8 @@ bool rg_acl_path_valid(const char *path)
     if (!strcmp(c[0], "vms")) {
         if (n == 1)
             return true;
-        if (n == 2 && all_digits(c[1]) && strlen(c[1]) <= 9)
+        /* a VM id as Proxmox writes it: >= 100, no leading zero (/vms/0100 is no VM) */
+        if (n == 2 && all_digits(c[1]) && c[1][0] != '0' && strlen(c[1]) <= 9)
             return strtol(c[1], NULL, 10) >= 100;
         return false;
     }

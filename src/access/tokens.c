@@ -190,6 +190,9 @@ rg_err rg_tokencfg_parse(const char *text, size_t len, struct rg_tokencfg *out,
                 warnf(warn, warn_ctx, lineno, "ignoring token '%s': malformed hash", id);
             } else {
                 char *copy = strdup(sec);
+                if (rg_tokencfg_get(out, id))
+                    warnf(warn, warn_ctx, lineno,
+                          "token '%s' listed again: this line replaces the earlier one", id);
                 e = copy ? put(out, id, copy) : RG_ERR_NOMEM;
             }
         }

@@ -19,7 +19,8 @@
  *
  * Parse rules: lines are trimmed; empty lines are skipped; a line without a valid full token
  * id, without a secret, with a secret over RG_TOKEN_SECRET_MAX bytes, with control characters
- * or with a malformed hash is dropped with a warning; a repeated id replaces the earlier line.
+ * or with a malformed hash is dropped with a warning; a repeated id replaces the earlier line
+ * (with a warning: Proxmox would accept either secret, we keep the later one).
  * Entries are kept sorted by id (byte-wise), which is also the written order.
  *
  * Errors: RG_ERR_LIMIT (file over RG_TOKENCFG_FILE_MAX), RG_ERR_NOMEM, RG_ERR_CRYPTO (random

@@ -163,9 +163,10 @@ START_TEST(acl_paths)
                                      "/sdn/zones/z1/vnet1/42", "/sdn/controllers/c1",
                                      "/storage", "/storage/local", "/vms", "/vms/100",
                                      "/mapping/pci/gpu"};
-    static const char *const bad[] = {"/vms/99", "/vms/abc", "/users", "/kvm/vms",
-                                      "/sdn/zones/z/v/0", "/sdn/zones/z/v/10000",
-                                      "/pool/a/b/c/d", "/access/foo", "/nodes/a/b"};
+    static const char *const bad[] = {"/vms/99", "/vms/0100", "/vms/00100", "/vms/abc",
+                                      "/users", "/kvm/vms", "/sdn/zones/z/v/0",
+                                      "/sdn/zones/z/v/10000", "/pool/a/b/c/d", "/access/foo",
+                                      "/nodes/a/b"};
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
         ck_assert_msg(rg_acl_path_valid(ok[i]), "%s", ok[i]);
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)

@@ -137,9 +137,7 @@ void rg_h_access_acl_put(struct rg_call *c)
     e = rg_store_acl_change(c->api->store, norm, roles, users, groups, tokens, propagate, remove,
                             &msg);
     if (e) {
-        /* the access layer's refusals here are all about the parameters */
-        rg_reply_error(c, e == RG_ERR_BUSY ? 503 : e == RG_ERR_NOTFOUND ? 500 : 400, "%s",
-                       msg.text[0] ? msg.text : rg_err_str(e));
+        rg_api_reply_err(c, e, &msg);
         return;
     }
     rg_info("ACL %s on %s by %s", remove ? "removed" : "updated", norm, c->userid);
@@ -170,9 +168,9 @@ void rg_h_access_permissions(struct rg_call *c)
     }
     if (is_token ? !rg_usercfg_token(u, userid) : !rg_usercfg_user(u, userid)) {
         if (is_token)
-            rg_reply_error(c, 500, "no such token '%s'", userid);
+            rg_reply_error(c, 404, "no such token '%s'", userid);
         else
-            rg_reply_error(c, 500, "no such user ('%s')", userid);
+            rg_reply_error(c, 404, "no such user ('%s')", userid);
         return;
     }
     e = path && *path ? rg_perm_path_json(u, userid, path, &out) : rg_perm_all(u, userid, &out);

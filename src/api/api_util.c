@@ -71,7 +71,7 @@ int rg_api_require_userid_group(struct rg_call *c, const char *userid, const cha
     bool existing = mode != 1;
 
     if (existing && !rg_usercfg_user(u, userid)) {
-        rg_reply_error(c, 500, "no such user ('%s')", userid);
+        rg_reply_error(c, 404, "no such user ('%s')", userid);
         return 0;
     }
     if (rg_perm_check(u, c->userid, "/access/groups", m, true))
@@ -114,10 +114,16 @@ void rg_api_reply_err(struct rg_call *c, rg_err e, const struct rg_msg *msg)
     const char *text = msg && msg->text[0] ? msg->text : rg_err_str(e);
     int status;
 
+    /* a refused request is the client's to fix: 4xx by kind (Proxmox answers 500 for most) */
     switch (e) {
     case RG_ERR_INVALID:
     case RG_ERR_LIMIT:
+    case RG_ERR_EXISTS:
+    case RG_ERR_CONFIG:
         status = 400;
+        break;
+    case RG_ERR_NOTFOUND:
+        status = 404;
         break;
     case RG_ERR_DENIED:
         status = 403;

@@ -28,9 +28,11 @@ int rg_api_require_realm_user(struct rg_call *c, const char *userid);
 int rg_api_require_userid_group(struct rg_call *c, const char *userid, const char *privs,
                                 int mode, const char *groups);
 
-/* Replies with the status Proxmox gives for an error of the access layer: 400 for invalid
- * input, 403 for a refusal, 503 when the config lock is busy, 500 otherwise (PVE dies with
- * "no such user", "... already exists", ...: HTTP 500). */
+/* Replies to an error of the access layer with its message and a status by kind: 400 for
+ * invalid input and refused changes ("... already exists", reserved names, limits), 404 when
+ * something named does not exist, 403 for a refusal, 503 when the config lock is busy, 500
+ * only for internal failures. (Proxmox answers 500 for most of these; clients read the
+ * message either way, and 4xx tells them the request, not the server, was at fault.) */
 void rg_api_reply_err(struct rg_call *c, rg_err e, const struct rg_msg *msg);
 
 /* Optional boolean (0/1, yes/no, true/false, on/off): *out = dflt when absent. */

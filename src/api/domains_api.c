@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "access/perm.h"
+#include "api/api_util.h"
 #include "api/call.h"
 #include "base/log.h"
 
@@ -58,19 +59,6 @@ static rg_err domain_edit_apply(struct rg_domains *d, void *ctx, struct rg_msg *
         return rg_domains_delete(d, ed->id, msg);
     }
     return rg_fail(msg, RG_ERR_INVALID, "unknown operation");
-}
-
-static int status_of(rg_err e)
-{
-    switch (e) {
-    case RG_ERR_BUSY:
-        return 503;
-    case RG_ERR_NOMEM:
-    case RG_ERR_IO:
-        return 500;
-    default:
-        return 400;
-    }
 }
 
 /* 1 when the caller holds priv on /access/realm (or one of two privs when alt is given);
@@ -136,7 +124,7 @@ static void run_edit(struct rg_call *c, struct domain_edit *ed, const char *verb
     if (e) {
         rg_info("realm %s of '%s' by %s refused: %s", verb, ed->id, c->userid,
                 msg.text[0] ? msg.text : rg_err_str(e));
-        rg_reply_error(c, status_of(e), "%s", msg.text[0] ? msg.text : rg_err_str(e));
+        rg_api_reply_err(c, e, &msg);
         return;
     }
     rg_info("realm '%s' %s by %s", ed->id, verb, c->userid);
@@ -257,14 +245,14 @@ void rg_h_domain_get(struct rg_call *c)
 
     if (!allowed(c, "Realm.Allocate", "Sys.Audit") || !(id = path_realm(c)))
         return;
-    /* the digest is for an update that follows: it must be the file's current one, not
-     * that of a snapshot up to a second old (the CLI or another node may just have written) */
+    /* the digest is for an update that follows: it must be the file's current one, even if
+     * another thread is refreshing the snapshot right now (the CLI may just have written) */
     rg_store_refresh(c->api->store);
     snap = rg_store_acquire(c->api->store);
     r = rg_domains_find(&snap->domains, id);
     if (!r) {
         rg_store_release(snap);
-        rg_reply_error(c, 400, "domain '%s' does not exist", id);
+        rg_reply_error(c, 404, "domain '%s' does not exist", id);
         return;
     }
     o = json_object();

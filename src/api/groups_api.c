@@ -124,7 +124,7 @@ void rg_h_group_read(struct rg_call *c)
     if (!rg_api_require(c, "/access/groups", "Sys.Audit,Group.Allocate", true))
         return;
     if (!(g = rg_usercfg_group(&c->snap->users, id))) {
-        rg_reply_error(c, 500, "group '%s' does not exist", id);
+        rg_reply_error(c, 404, "group '%s' does not exist", id);
         return;
     }
     o = json_object();
@@ -214,7 +214,7 @@ void rg_h_role_read(struct rg_call *c)
     json_t *o;
 
     if (!rg_usercfg_role_privs(&c->snap->users, id, &m)) {
-        rg_reply_error(c, 500, "role '%s' does not exist", id);
+        rg_reply_error(c, 404, "role '%s' does not exist", id);
         return;
     }
     o = json_object();

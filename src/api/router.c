@@ -47,9 +47,14 @@ static const char *const P_GROUP_UPDATE[] = {"comment", NULL};
 static const char *const P_ROLE_CREATE[] = {"roleid", "privs", NULL};
 static const char *const P_ROLE_UPDATE[] = {"privs", "append", NULL};
 static const char *const P_FRONTCHANNEL[] = {"sid", "iss", NULL};
+static const char *const P_USER_CREATE[] = {"userid", "password", "enable", "expire",
+                                            "firstname", "lastname", "email", "comment", "keys",
+                                            "groups", NULL};
+static const char *const P_USER_UPDATE[] = {"enable", "expire", "firstname", "lastname", "email",
+                                            "comment", "keys", "groups", "append", NULL};
 
 /* params NULL: the handler hands the whole parameter set to the access layer, which refuses
- * keys it does not know (user and realm options). */
+ * keys it does not know (realm options, which depend on the realm type). */
 static const struct route routes[] = {
     {"GET", "/access/domains", rg_h_domains, 0, P_NONE},
     {"POST", "/access/domains", rg_h_domains_create, 1, NULL},
@@ -62,9 +67,9 @@ static const struct route routes[] = {
     {"GET", "/access/acl", rg_h_access_acl_get, 1, P_NONE},
     {"PUT", "/access/acl", rg_h_access_acl_put, 1, P_ACL_PUT},
     {"GET", "/access/users", rg_h_users_list, 1, P_USERS_LIST},
-    {"POST", "/access/users", rg_h_user_create, 1, NULL},
+    {"POST", "/access/users", rg_h_user_create, 1, P_USER_CREATE},
     {"GET", "/access/users/{userid}", rg_h_user_read, 1, P_NONE},
-    {"PUT", "/access/users/{userid}", rg_h_user_update, 1, NULL},
+    {"PUT", "/access/users/{userid}", rg_h_user_update, 1, P_USER_UPDATE},
     {"DELETE", "/access/users/{userid}", rg_h_user_delete, 1, P_NONE},
     {"GET", "/access/users/{userid}/token", rg_h_tokens_list, 1, P_NONE},
     {"GET", "/access/users/{userid}/token/{tokenid}", rg_h_token_read, 1, P_NONE},

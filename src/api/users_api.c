@@ -197,11 +197,11 @@ static int check_realm(struct rg_call *c, const char *userid, int with_password)
         return -1;
     }
     if (!(r = rg_domains_find(&c->snap->domains, realm))) {
-        rg_reply_error(c, 500, "domain '%s' does not exist", realm);
+        rg_reply_error(c, 404, "domain '%s' does not exist", realm);
         return -1;
     }
     if (with_password && strcmp(r->type, "pve") != 0) {
-        rg_reply_error(c, 500, "can't set password on auth type '%s'", r->type);
+        rg_reply_error(c, 400, "can't set password on auth type '%s'", r->type);
         return -1;
     }
     return 0;
@@ -362,7 +362,7 @@ void rg_h_user_delete(struct rg_call *c)
 static int token_access(struct rg_call *c, const char *userid)
 {
     if (!rg_usercfg_user(&c->snap->users, userid)) {
-        rg_reply_error(c, 500, "no such user ('%s')", userid);
+        rg_reply_error(c, 404, "no such user ('%s')", userid);
         return 0;
     }
     if (!strcmp(c->userid, userid))
@@ -407,7 +407,7 @@ void rg_h_token_read(struct rg_call *c)
     if (!token_access(c, userid) || full_tokenid(c, id))
         return;
     if (!(t = rg_usercfg_token(&c->snap->users, id))) {
-        rg_reply_error(c, 500, "no such token '%s' for user '%s'", rg_call_pathp(c, "tokenid"),
+        rg_reply_error(c, 404, "no such token '%s' for user '%s'", rg_call_pathp(c, "tokenid"),
                        userid);
         return;
     }
@@ -565,7 +565,7 @@ void rg_h_password_put(struct rg_call *c)
         return;
     }
     if (!rg_usercfg_user(&c->snap->users, userid)) {
-        rg_reply_error(c, 500, "no such user ('%s')", userid);
+        rg_reply_error(c, 404, "no such user ('%s')", userid);
         return;
     }
     if (strcmp(c->userid, userid) != 0 &&

@@ -265,7 +265,7 @@ def main():
                 assert r.status_code == 400, (data, r.status_code, r.text)
                 assert r.json()["message"] == message, (data, r.json()["message"])
             r = admin.call("PUT", "/access/domains/nosuch", comment="x")
-            assert r.status_code == 400 and r.json()["message"] == \
+            assert r.status_code == 404 and r.json()["message"] == \
                 "domain 'nosuch' does not exist", r.text
             assert cfg_text() == before
         check("PUT refuses fixed, required, type changes, empty and stale-digest updates",
@@ -311,18 +311,19 @@ def main():
         check("the public list shows the new realm as default", listed)
 
         def delete():
-            for realm, message in (("pam", "cannot delete builtin realm 'pam'"),
-                                   ("pve", "cannot delete builtin realm 'pve'"),
-                                   ("nosuch", "authentication domain 'nosuch' does not exist")):
+            for realm, status, message in (
+                    ("pam", 400, "cannot delete builtin realm 'pam'"),
+                    ("pve", 400, "cannot delete builtin realm 'pve'"),
+                    ("nosuch", 404, "authentication domain 'nosuch' does not exist")):
                 r = admin.call("DELETE", f"/access/domains/{realm}")
-                assert r.status_code == 400, r.text
+                assert r.status_code == status, r.text
                 assert r.json()["message"] == message, r.text
             r = admin.call("DELETE", "/access/domains/corp")
             assert r.status_code == 200, r.text
             assert section("corp") is None
             assert section("entra") is not None
             r = admin.call("GET", "/access/domains/corp")
-            assert r.status_code == 400 and r.json()["message"] == \
+            assert r.status_code == 404 and r.json()["message"] == \
                 "domain 'corp' does not exist", r.text
         check("DELETE removes a realm; built-ins and unknown realms are refused", delete)
 

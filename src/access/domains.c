@@ -1,6 +1,5 @@
 #include "access/domains.h"
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -489,22 +488,7 @@ struct warner {
     void *ctx;
 };
 
-static void warnf(const struct warner *w, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void warnf(const struct warner *w, int line, const char *fmt, ...)
-{
-    char text[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    if (w->fn)
-        w->fn(w->ctx, line, text);
-    else
-        rg_warn("domains.cfg line %d: %s", line, text);
-}
+#define warnf(w, line, ...) rg_cfg_warnf((w)->fn, (w)->ctx, "domains.cfg", (line), __VA_ARGS__)
 
 static int is_ws(char c)
 {

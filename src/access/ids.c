@@ -1,8 +1,12 @@
 #include "access/ids.h"
 
 #include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/log.h"
 
 /* ASCII only: the locale must never widen what an identifier may contain. */
 static bool is_alpha(unsigned char c)
@@ -459,4 +463,21 @@ size_t rg_split_list_inplace(char *s, char **items, size_t max_items)
         it[len] = '\0';
     }
     return n;
+}
+
+/* ---- parser warnings ---- */
+
+void rg_cfg_warnf(rg_cfg_warn_fn *warn, void *ctx, const char *file, int line, const char *fmt,
+                  ...)
+{
+    char text[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (warn)
+        warn(ctx, line, text);
+    else
+        rg_warn("%s line %d: %s", file, line, text);
 }

@@ -35,6 +35,10 @@
 /* Warning sink used by every config parser of this layer: one call per dropped or suspicious
  * line, `line` is 1-based (0 when not tied to a line). NULL sink = log with rg_warn(). */
 typedef void rg_cfg_warn_fn(void *ctx, int line, const char *text);
+/* Formats a warning (at most 511 bytes) and hands it to warn(ctx, ...), or logs it as
+ * "<file> line <n>: <text>" when warn is NULL. */
+void rg_cfg_warnf(rg_cfg_warn_fn *warn, void *ctx, const char *file, int line, const char *fmt,
+                  ...) __attribute__((format(printf, 5, 6)));
 
 /* Realm id: ASCII letter followed by >= 1 of [A-Za-z0-9._-], at most 32 chars. */
 bool rg_realmid_check(const char *id);

@@ -1,7 +1,6 @@
 /* tokens.c — API-token secrets (priv/token.cfg); see tokens.h for the format and why. */
 #include "access/tokens.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,22 +121,7 @@ static int has_ctl_or_space(const char *s)
     return 0;
 }
 
-static void warnf(rg_cfg_warn_fn *warn, void *ctx, int line, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void warnf(rg_cfg_warn_fn *warn, void *ctx, int line, const char *fmt, ...)
-{
-    char text[256];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    if (warn)
-        warn(ctx, line, text);
-    else
-        rg_warn("token.cfg line %d: %s", line, text);
-}
+#define warnf(warn, ctx, line, ...) rg_cfg_warnf((warn), (ctx), "token.cfg", (line), __VA_ARGS__)
 
 rg_err rg_tokencfg_parse(const char *text, size_t len, struct rg_tokencfg *out,
                          rg_cfg_warn_fn *warn, void *warn_ctx)

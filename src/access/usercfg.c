@@ -1,6 +1,5 @@
 #include "access/usercfg.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,22 +15,7 @@ struct warner {
     void *ctx;
 };
 
-static void warnf(const struct warner *w, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void warnf(const struct warner *w, int line, const char *fmt, ...)
-{
-    char text[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    if (w && w->fn)
-        w->fn(w->ctx, line, text);
-    else
-        rg_warn("user.cfg line %d: %s", line, text);
-}
+#define warnf(w, line, ...) rg_cfg_warnf((w)->fn, (w)->ctx, "user.cfg", (line), __VA_ARGS__)
 
 /* Perl truthiness of a field: false for "" and "0". */
 static int truthy(const char *s)

@@ -636,11 +636,13 @@ out:
     return e;
 }
 
+/* A VM id as Proxmox writes it in a path: digits without a leading zero. Proxmox attaches
+ * pool roles to the exact string "/vms/<vmid>", so "/vms/0100" is not VM 100. */
 static int parse_vmid(const char *s, uint32_t *out)
 {
     uint64_t v = 0;
 
-    if (!*s)
+    if (!*s || (s[0] == '0' && s[1]))
         return -1;
     for (; *s; s++) {
         if (*s < '0' || *s > '9')

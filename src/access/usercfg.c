@@ -43,6 +43,18 @@ static int parse_uint(const char *s, int64_t *out)
     return 0;
 }
 
+/* An expire field: digits (possibly empty -> 0). A value beyond int64 is a date billions of
+ * years away: kept as the largest one (Proxmox keeps the digits; dropping the user or token
+ * for it would lose data on the next write). */
+static int parse_expire(const char *s, int64_t *out)
+{
+    if (s[strspn(s, "0123456789")] != '\0')
+        return -1;
+    if (parse_uint(s, out) != 0)
+        *out = INT64_MAX;
+    return 0;
+}
+
 static char *dup_or_null(const char *s)
 {
     return (s && *s) ? strdup(s) : NULL;
@@ -580,7 +592,7 @@ static rg_err parse_user(struct pctx *p, char **f)
         warnf(&p->w, p->line, "ignore user '%.64s' - invalid user name", f[1]);
         return RG_OK;
     }
-    if (parse_uint(f[3], &expire) != 0) {
+    if (parse_expire(f[3], &expire) != 0) {
         warnf(&p->w, p->line, "ignore user '%s' - (illegal characters in expire '%.32s')", f[1],
               f[3]);
         return RG_OK;
@@ -633,7 +645,7 @@ static rg_err parse_token(struct pctx *p, char **f)
         warnf(&p->w, p->line, "ignore invalid tokenid '%.130s'", f[1]);
         return RG_OK;
     }
-    if (parse_uint(f[2], &expire) != 0) {
+    if (parse_expire(f[2], &expire) != 0) {
         warnf(&p->w, p->line, "ignore token '%s' - (illegal characters in expire '%.32s')", f[1],
               f[2]);
         return RG_OK;
@@ -1046,6 +1058,12 @@ rg_err rg_usercfg_parse(const char *text, size_t len, struct rg_usercfg *out,
     if (len > RG_USERCFG_FILE_MAX)
         return RG_ERR_LIMIT;
     rg_cfg_digest(text, len, out->digest);
+    /* a UTF-8 byte-order mark (an editor's doing) would spoil the first line */
+    if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) {
+        warnf(&p.w, 1, "ignoring the byte-order mark at the start of the file");
+        text += 3;
+        len -= 3;
+    }
     /* one mutable copy; each line is terminated and split inside it */
     if (!(copy = malloc(len + 1)))
         return RG_ERR_NOMEM;
@@ -1627,7 +1645,7 @@ rg_err rg_usercfg_user_delete(struct rg_usercfg *cfg, const char *userid, struct
     if (!u)
         return rg_fail(msg, RG_ERR_NOTFOUND, "no such user ('%.64s')", userid ? userid : "");
     if (!strcmp(u->id, "root@pam"))
-        return rg_fail(msg, RG_ERR_DENIED, "cannot delete user 'root@pam'");
+        return rg_fail(msg, RG_ERR_INVALID, "cannot delete user 'root@pam'");
     snprintf(prefix, sizeof prefix, "%s!", u->id);
     rg_usercfg_user_leave_all_groups(cfg, u->id);
     acl_remove_where(cfg, u->id, NULL, prefix);
@@ -1822,7 +1840,7 @@ rg_err rg_usercfg_role_modify(struct rg_usercfg *cfg, const char *roleid, const 
     rg_err e;
 
     if (rg_builtin_role_find(roleid))
-        return rg_fail(msg, RG_ERR_DENIED, "cannot modify built-in role '%s'", roleid);
+        return rg_fail(msg, RG_ERR_INVALID, "cannot modify built-in role '%s'", roleid);
     if (!(r = role_mut(cfg, roleid)))
         return rg_fail(msg, RG_ERR_NOTFOUND, "role '%.128s' does not exist",
                        roleid ? roleid : "");
@@ -1837,7 +1855,7 @@ rg_err rg_usercfg_role_delete(struct rg_usercfg *cfg, const char *roleid, struct
     struct rg_role *r;
 
     if (rg_builtin_role_find(roleid))
-        return rg_fail(msg, RG_ERR_DENIED, "cannot delete built-in role '%s'", roleid);
+        return rg_fail(msg, RG_ERR_INVALID, "cannot delete built-in role '%s'", roleid);
     if (!(r = role_mut(cfg, roleid)))
         return rg_fail(msg, RG_ERR_NOTFOUND, "role '%.128s' does not exist",
                        roleid ? roleid : "");

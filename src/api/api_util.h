@@ -23,8 +23,12 @@ int rg_api_require_realm_user(struct rg_call *c, const char *userid);
  *           user is a member of;
  *   mode 1 ("create"): user need not exist; without privs on /access/groups every group in
  *           `groups` needs them on /access/groups/<g> and `groups` must be non-empty;
- *   mode 2 ("update"): the user check of mode 0, and the group check of mode 1 when `groups`
- *           is given. */
+ *   mode 2 ("update"): the user check of mode 0 and the group check of mode 1, as in PVE
+ *           (groups_param set): without privs on /access/groups an update must name the
+ *           groups, every one of them the caller's, so an absent or empty `groups` (which
+ *           would take the user out of all groups, NoAccess groups included) is refused.
+ *           Note (PVE too): with append=0 the user leaves every group not named, also groups
+ *           the caller holds no privilege on. */
 int rg_api_require_userid_group(struct rg_call *c, const char *userid, const char *privs,
                                 int mode, const char *groups);
 

@@ -64,23 +64,52 @@ static size_t utf8_len(const unsigned char *p)
     return n;
 }
 
+/* Code point of the valid n-byte UTF-8 sequence at p (n >= 2). */
+static unsigned utf8_cp(const unsigned char *p, size_t n)
+{
+    unsigned cp = p[0] & (n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07);
+
+    for (size_t i = 1; i < n; i++)
+        cp = cp << 6 | (p[i] & 0x3f);
+    return cp;
+}
+
+/* Characters that act on a terminal or on how text is laid out rather than showing:
+ * C1 controls (U+0080-U+009F, e.g. U+009B, an escape sequence introducer), the bidi marks,
+ * embeddings, overrides and isolates, and the line and paragraph separators. */
+static int invisible_control(unsigned cp)
+{
+    return (cp >= 0x80 && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
+           (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
 const char *rg_log_sanitize(const char *in, char *out, size_t outsz)
 {
     const unsigned char *p = (const unsigned char *)in;
     size_t o = 0;
 
-    while (*p && o + 5 < outsz) {
+    if (outsz == 0)
+        return out;
+    while (*p) {
         size_t n = utf8_len(p);
-        if (n == 1 && *p >= 0x20 && *p != 0x7f) {
-            out[o++] = (char)*p++;
-        } else if (n > 1) {
-            memcpy(out + o, p, n);
-            o += n;
-            p += n;
-        } else {
+        const char *src = (const char *)p;
+        char esc[8];
+        size_t len = n;
+
+        if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
             /* control characters and invalid UTF-8 never reach the log as raw bytes */
-            o += (size_t)snprintf(out + o, outsz - o, "\\x%02x", *p++);
+            len = (size_t)snprintf(esc, sizeof esc, "\\x%02x", *p);
+            src = esc;
+            n = 1;
+        } else if (n > 1 && invisible_control(utf8_cp(p, n))) {
+            len = (size_t)snprintf(esc, sizeof esc, "\\u%04x", utf8_cp(p, n));
+            src = esc;
         }
+        if (o + len >= outsz)
+            break;
+        memcpy(out + o, src, len);
+        o += len;
+        p += n;
     }
     out[o] = '\0';
     return out;

@@ -14,9 +14,11 @@ void rg_log_set_level(enum rg_log_level lvl);
 void rg_log_set_ident(const char *ident);
 void rg_log(enum rg_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Copies in to out with control characters and invalid UTF-8 written as \xNN, so that text
- * from the network or a file can never forge log lines or terminal escapes. Truncates to
- * outsz. Every rg_log line goes through it. Returns out. */
+/* Copies in to out with control characters and invalid UTF-8 written as \xNN, and C1
+ * controls, bidi controls and the Unicode line/paragraph separators as \uNNNN, so that text
+ * from the network or a file can never forge log lines, terminal escapes or reordered text.
+ * Valid printable UTF-8 stays. Truncates to outsz (at most 4 output bytes per input byte).
+ * Every rg_log line and every CLI table cell goes through it. Returns out. */
 const char *rg_log_sanitize(const char *in, char *out, size_t outsz);
 
 #define rg_debug(...) rg_log(RG_LOG_DEBUG, __VA_ARGS__)

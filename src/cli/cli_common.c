@@ -2,9 +2,11 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include "base/log.h"
 
 /* Bound for any single command-line value: generous, but not unbounded. */
 #define CLI_VALUE_MAX 8192
@@ -189,14 +191,24 @@ void cli_print_json(json_t *v, enum cli_format fmt)
     }
 }
 
-/* Text of a cell: strings as-is, numbers in decimal, anything else as compact JSON. */
+/* Text of a cell: strings with control characters escaped (rg_log_sanitize: a comment from
+ * user.cfg or the API must not drive the admin's terminal or fake table rows), numbers in
+ * decimal, anything else as compact JSON. */
 static char *cell_text(json_t *v)
 {
+    const char *s;
+    char *out;
+    size_t n;
+
     if (!v || json_is_null(v))
         return strdup("");
-    if (json_is_string(v))
-        return strdup(json_string_value(v));
-    return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    if (!json_is_string(v))
+        return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    s = json_string_value(v);
+    n = strlen(s) * 4 + 8;
+    if ((out = malloc(n)))
+        rg_log_sanitize(s, out, n);
+    return out;
 }
 
 void cli_print_table(json_t *rows, const char *const *cols, enum cli_format fmt)

@@ -85,8 +85,9 @@ def main():
     cfg = tempfile.mkdtemp(prefix="rg-cli-")
     rg = [os.path.join(BUILD, "realmgate"), "--config-dir", cfg]
 
-    def run(args, code=0):
-        p = subprocess.run(rg + args.split(), capture_output=True, text=True, timeout=30)
+    def run(args, code=0, raw=False):
+        p = subprocess.run(rg + (args if raw else args.split()), capture_output=True, text=True,
+                           timeout=30)
         assert p.returncode == code, (args, p.returncode, p.stdout, p.stderr)
         return p
 
@@ -155,6 +156,24 @@ def main():
                 text = f.read()
             assert text == "user:root@pam:1:0::::::\n\n\n\n\n", text
         check("deletes cascade: user.cfg is empty again", cleanup)
+
+        def control_characters():
+            # C1 controls and bidi overrides pass the input checks (they are not ASCII control
+            # bytes), and a user.cfg comment may hold any %XX byte: the text table escapes all
+            run(["user", "add", "c@pve", "--comment", "x\u009b2J\u202etxt"], raw=True)
+            with open(os.path.join(cfg, "user.cfg"), "a") as f:
+                f.write("user:e@pve:1:0::::%1B[31mRED%0Afake@pve 1::\n")
+            out = run("user list").stdout
+            assert "\x1b" not in out and "\u009b" not in out and "\u202e" not in out, out
+            assert "x\\u009b2J\\u202etxt" in out, out
+            assert "\\x1b[31mRED\\x0afake@pve 1" in out, out
+            assert len(out.splitlines()) == 4, out  # header, c, e, root: no forged row
+            js = json.loads(run("user list --output-format json").stdout)
+            assert [u.get("comment") for u in js if u["userid"] == "c@pve"] == \
+                ["x\u009b2J\u202etxt"], js
+            run("user delete c@pve")
+            run("user delete e@pve")
+        check("the text table escapes control characters; JSON keeps the value", control_characters)
 
         def missing_dir():
             p = subprocess.run([os.path.join(BUILD, "realmgate"), "--config-dir",

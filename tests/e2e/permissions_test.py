@@ -107,6 +107,38 @@ def main():
             assert r.json()["data"]["/access"] == AUDITOR, r.text
             assert "/" not in r.json()["data"], r.text
         check("Sys.Audit on /access reads anyone's permissions", auditor_reads)
+
+        def group_scoped_user_admin():
+            """User.Modify on one group only (PVE's 'userid-group' check): updates must name
+            the groups, each the caller's; an update without them, or with an empty list that
+            would drop the user from a NoAccess group, is refused and changes nothing."""
+            for cmd in (["group", "add", "staff"], ["group", "add", "jail"],
+                        ["user", "add", "gina@pve", "--password", "Gina-Pass-2026"],
+                        ["user", "add", "bob@pve", "--groups", "staff,jail"],
+                        ["acl", "modify", "/access/groups/staff", "--users", "gina@pve",
+                         "--roles", "PVEUserAdmin"],
+                        ["acl", "modify", "/vms", "--groups", "jail", "--roles", "NoAccess"]):
+                subprocess.run(rg + cmd, check=True, stdout=subprocess.DEVNULL)
+            r = requests.post(f"{api}/access/ticket", verify=False, timeout=10,
+                              data={"username": "gina@pve", "password": "Gina-Pass-2026"})
+            d = r.json()["data"]
+            auth = {"cookies": {"PVEAuthCookie": d["ticket"]}, "verify": False, "timeout": 10,
+                    "headers": {"CSRFPreventionToken": d["CSRFPreventionToken"]}}
+            cfg = os.path.join(demo.config_dir, "user.cfg")
+            before = open(cfg).read()
+            for data in ({"comment": "x"}, {"groups": ""}, {"groups": "", "append": "0"},
+                         {"groups": "jail"}, {"groups": "staff,jail"}):
+                r = requests.put(f"{api}/access/users/bob@pve", data=data, **auth)
+                assert r.status_code == 403, (data, r.status_code, r.text)
+            assert open(cfg).read() == before
+            r = requests.put(f"{api}/access/users/bob@pve", **auth,
+                             data={"groups": "staff", "append": "1", "comment": "ok"})
+            assert r.status_code == 200, r.text
+            r = requests.get(f"{api}/access/users/bob@pve", **auth)
+            assert r.status_code == 200, r.text
+            got = r.json()["data"]
+            assert got["comment"] == "ok" and sorted(got["groups"]) == ["jail", "staff"], got
+        check("a group-scoped user admin must name their own groups", group_scoped_user_admin)
     finally:
         demo.stop()
 

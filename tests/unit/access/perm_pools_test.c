@@ -147,6 +147,7 @@ START_TEST(pools)
         /* pool roles reach the members' exact paths, with propagate 0 */
         {"alice@pve", "/vms/100", 'p', VMUSER},
         {"alice@pve", "/vms/100", 'P', ""},
+        {"alice@pve", "/vms/0100", 'p', ""}, /* not VM 100: Proxmox matches the exact path */
         {"alice@pve", "/vms/101", 'p', VMUSER},
         {"alice@pve", "/vms/110", 'p', AUDITOR},
         {"alice@pve", "/vms/120", 'p', VMUSER},

@@ -204,6 +204,25 @@ START_TEST(acls)
 }
 END_TEST
 
+/* A careless editor: a byte-order mark, an expire beyond int64 (kept, as the largest value,
+ * not dropped with its user). */
+START_TEST(bom_and_huge_expire)
+{
+    const char *in = "\xef\xbb\xbfuser:a@pve:1:99999999999999999999::::::\n"
+                     "token:a@pve!tk:99999999999999999999:0::\n";
+    struct rg_usercfg cfg;
+
+    nwarn = 0;
+    ck_assert_int_eq(rg_usercfg_parse(in, strlen(in), &cfg, count_warn, NULL), RG_OK);
+    ck_assert_int_eq(nwarn, 1); /* the byte-order mark */
+    ck_assert_ptr_nonnull(rg_usercfg_user(&cfg, "a@pve"));
+    ck_assert(rg_usercfg_user(&cfg, "a@pve")->expire == INT64_MAX);
+    ck_assert(rg_usercfg_token(&cfg, "a@pve!tk")->expire == INT64_MAX);
+    rg_usercfg_free(&cfg);
+    round_trip("user:a@pve:1:12x::::::\n", ROOT "\n\n\n\n"); /* not digits: dropped */
+}
+END_TEST
+
 START_TEST(output_order_all_sections)
 {
     round_trip("acl:1:/:@g:PVEAuditor:\nrole:r:Sys.Audit:\npool:p::100::\ngroup:g:test@pam::\n"
@@ -292,7 +311,7 @@ START_TEST(edits)
     ck_assert_int_eq(rg_usercfg_role_add(&cfg, "Auditor2", "VM.Audit", &m), RG_OK);
     ck_assert_int_eq(rg_usercfg_role_modify(&cfg, "Auditor2", "Sys.Audit", 1, &m), RG_OK);
     ck_assert_int_eq(rg_usercfg_role_modify(&cfg, "PVEAdmin", "Sys.Audit", 1, &m),
-                     RG_ERR_DENIED);
+                     RG_ERR_INVALID);
 
     ck_assert_int_eq(rg_usercfg_acl_change(&cfg, "/vms/100/", "Auditor2", "alice@sso", "admins",
                                            "alice@sso!ci", 1, 0, &m),
@@ -333,7 +352,7 @@ START_TEST(edits)
                                            1, &m),
                      RG_OK);
     ck_assert_int_eq(rg_usercfg_user_delete(&cfg, "alice@sso", &m), RG_OK);
-    ck_assert_int_eq(rg_usercfg_user_delete(&cfg, "root@pam", &m), RG_ERR_DENIED);
+    ck_assert_int_eq(rg_usercfg_user_delete(&cfg, "root@pam", &m), RG_ERR_INVALID);
     ck_assert_int_eq(rg_usercfg_acl_change(&cfg, "/vms/100", "Auditor2", NULL, "admins", NULL, 1,
                                            0, &m),
                      RG_OK);
@@ -528,6 +547,7 @@ int main(void)
     tcase_add_test(tc, roles);
     tcase_add_test(tc, acls);
     tcase_add_test(tc, output_order_all_sections);
+    tcase_add_test(tc, bom_and_huge_expire);
     tcase_add_test(tc, edits);
     tcase_add_test(tc, copy_is_deep);
     tcase_add_test(tc, acl_sort_matches_edits);

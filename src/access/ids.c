@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/utf8.h"
 
 /* ASCII only: the locale must never widen what an identifier may contain. */
 static bool is_alpha(unsigned char c)
@@ -71,14 +72,21 @@ bool rg_userid_check(const char *id)
         return false;
     if (!realm_pattern_n(at + 1, strlen(at + 1)) || strlen(at + 1) > RG_REALMID_MAX)
         return false;
-    for (const char *p = id; p < at; p++) {
+    for (const char *p = id; p < at;) {
         unsigned char c = (unsigned char)*p;
+        unsigned cp;
+        size_t n = rg_utf8_next(p, &cp);
         /* ',' and ';' too: user.cfg stores group members and ACL members as split_lists,
          * so a name "x,admin@pve" would read back as two members (a deliberate difference
          * from Proxmox, whose pattern lets it through) */
         if (c < 0x20 || c == 0x7f || is_space(c) || c == ':' || c == '/' || c == ',' ||
             c == ';')
             return false;
+        /* no invalid UTF-8, no Unicode whitespace (Proxmox's \s on decoded text), and none
+         * of the invisible or bidi characters that make one name look like another */
+        if (n == 0 || p + n > at || (n > 1 && rg_unicode_deceptive(cp)))
+            return false;
+        p += n;
     }
     return true;
 }

@@ -44,8 +44,9 @@ void rg_cfg_warnf(rg_cfg_warn_fn *warn, void *ctx, const char *file, int line, c
 bool rg_realmid_check(const char *id);
 /* Realm-id pattern without the 32-char limit (what the domains.cfg parser checks). */
 bool rg_realmid_pattern(const char *id);
-/* User id `<name>@<realm>`: realm after the LAST '@' (valid realm id); name >= 1 char without
- * whitespace, ':', '/', ',', ';' or any control char (may contain '@'); whole id 3..64 bytes.
+/* User id `<name>@<realm>`: realm after the LAST '@' (valid realm id); name >= 1 char of
+ * valid UTF-8 without whitespace (Unicode's too), ':', '/', ',', ';', control chars or the
+ * invisible/bidi characters of base/utf8.h (may contain '@'); whole id 3..64 bytes.
  * ',' and ';' are refused although Proxmox allows them: they separate list items in
  * user.cfg, and a member "x,admin@pve" would read back as "admin@pve". */
 bool rg_userid_check(const char *id);

@@ -14,9 +14,10 @@ void rg_log_set_level(enum rg_log_level lvl);
 void rg_log_set_ident(const char *ident);
 void rg_log(enum rg_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Copies in to out with control characters and invalid UTF-8 written as \xNN, and C1
- * controls, bidi controls and the Unicode line/paragraph separators as \uNNNN, so that text
- * from the network or a file can never forge log lines, terminal escapes or reordered text.
+/* Copies in to out with control characters and invalid UTF-8 written as \xNN, and the
+ * deceptive characters of base/utf8.h (C1 controls, Unicode spaces, zero-width and bidi
+ * controls) as \uNNNN, so that text from the network or a file can never forge log lines,
+ * terminal escapes or reordered text.
  * Valid printable UTF-8 stays. Truncates to outsz (at most 4 output bytes per input byte).
  * Every rg_log line and every CLI table cell goes through it. Returns out. */
 const char *rg_log_sanitize(const char *in, char *out, size_t outsz);

@@ -246,6 +246,26 @@ static void check_keys(struct report *rep, const char *jwks_uri, const char *ca_
     rg_jwks_free(&set);
 }
 
+/* The user name comes from username-claim, and ACLs are granted to that name: a claim the
+ * provider lets change, or hands to another person later, lets that person in as the old
+ * user (Entra: UPN, email and name are mutable and reassignable; sub and oid are not). */
+static void check_username_claim(struct report *rep, const struct rg_realm *r)
+{
+    static const char *const mutable_claims[] = {"username", "preferred_username", "email",
+                                                 "upn", "unique_name", "name", NULL};
+    const char *c = r->username_claim && r->username_claim[0] ? r->username_claim : "sub";
+
+    for (size_t i = 0; mutable_claims[i]; i++)
+        if (!strcmp(c, mutable_claims[i])) {
+            say(rep, "WARNING", "username-claim '%s' names users by a value the provider lets "
+                "change or give to someone else later; that person would sign in as the old "
+                "user, with its ACLs. 'sub' (the default) or 'oid' never changes (fixed at "
+                "realm creation: a new realm is needed to switch)", c);
+            return;
+        }
+    say(rep, "ok", "username-claim '%s' is a stable identifier", c);
+}
+
 static int diagnose(const struct rg_realm *r, const char *ca_file)
 {
     struct report rep = {0, 0};
@@ -256,6 +276,7 @@ static int diagnose(const struct rg_realm *r, const char *ca_file)
     json_error_t jerr;
 
     printf("realm '%s': issuer %s\n", r->id, r->issuer_url);
+    check_username_claim(&rep, r);
     if (!rg_url_https_or_loopback(r->issuer_url)) {
         if (is_http_url(r->issuer_url))
             say(&rep, "PROBLEM", "the issuer URL uses http:// on a host that is not loopback: "

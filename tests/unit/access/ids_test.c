@@ -31,6 +31,15 @@ static const struct idcase userids[] = {
     {"J\xc3\xbcrgen@pve", true},         /* UTF-8 name bytes are fine */
     {"zz,admin@pve", false},             /* ',' and ';' split lists in user.cfg */
     {"q;carol@pve", false},
+    {"x!y@pve", true},                   /* '!' in a name: a user, not a token */
+    {"admin\xc2\xa0x@pve", false},        /* no-break space: whitespace (Perl's \s) */
+    {"a\xe3\x80\x80" "b@pve", false},     /* ideographic space */
+    {"\xe2\x80\xae" "evp@nimda@sso", false}, /* right-to-left override */
+    {"ad\xe2\x80\x8bmin@pve", false},     /* zero-width space */
+    {"a\xc2\x85" "b@pve", false},          /* C1 control NEL */
+    {"a\xff" "b@pve", false},              /* not UTF-8 */
+    {"a\xc3" "@pve", false},               /* truncated sequence */
+    {"\xe6\x97\xa5\xe6\x9c\xac@pve", true}, /* other scripts are fine */
 };
 
 START_TEST(userid_grammar)

@@ -27,7 +27,7 @@ START_TEST(sanitize)
                      "l\\u2028m\\u2066n\\u200f");
     ck_assert_str_eq(rg_log_sanitize("\xc2\xa0nbsp \xe2\x82\xac \xf0\x9f\x94\x91", out,
                                      sizeof out),
-                     "\xc2\xa0nbsp \xe2\x82\xac \xf0\x9f\x94\x91");
+                     "\\u00a0nbsp \xe2\x82\xac \xf0\x9f\x94\x91");
 }
 END_TEST
 

@@ -364,6 +364,42 @@ void rg_perm_index_drop(struct rg_usercfg *cfg)
 /* Token/user/group subject kinds for one ACL walk. */
 enum subj_kind { SUBJ_USER, SUBJ_TOKEN };
 
+/* The walk over a normalised path visits "/" and then one more component each round: p is
+ * where the walk stands in path (path itself at the start); writes the next prefix and
+ * returns the new position ("" after the last component). */
+static const char *next_prefix(const char *path, const char *p, char prefix[RG_ACL_PATH_MAX + 1])
+{
+    const char *slash, *end;
+    size_t plen;
+
+    if (p == path) {
+        strcpy(prefix, "/");
+        while (*p == '/')
+            p++;
+        return p;
+    }
+    slash = strchr(p, '/');
+    end = slash ? slash : p + strlen(p);
+    plen = (size_t)(end - path);
+    memcpy(prefix, path, plen);
+    prefix[plen] = '\0';
+    return slash ? slash + 1 : end;
+}
+
+/* The end of a walk: a set holding NoAccess is NoAccess alone (with its propagate flag);
+ * the result moves into out. */
+static rg_err finish_roles(struct roleset *cur, struct roleset *out)
+{
+    for (size_t i = 0; i < cur->n; i++)
+        if (!strcmp(cur->items[i].role, "NoAccess")) {
+            int prop = cur->items[i].propagate;
+            rs_clear(cur);
+            return rs_set(out, "NoAccess", prop);
+        }
+    rs_swap(out, cur);
+    return RG_OK;
+}
+
 /* Spec §5.7 steps 2-3 for a user (or a privilege-separated token), on a normalised path. */
 static rg_err walk_roles(const struct rg_usercfg *cfg, const char *subject, enum subj_kind kind,
                          const char *path, struct roleset *out)
@@ -376,21 +412,10 @@ static rg_err walk_roles(const struct rg_usercfg *cfg, const char *subject, enum
     rs_clear(out);
     /* visit "/" then every prefix of path, component by component */
     for (;;) {
-        size_t plen, first, count;
+        size_t first, count;
         int final;
 
-        if (p == path) {
-            strcpy(prefix, "/");
-            while (*p == '/')
-                p++;
-        } else {
-            const char *slash = strchr(p, '/');
-            const char *end = slash ? slash : p + strlen(p);
-            plen = (size_t)(end - path);
-            memcpy(prefix, path, plen);
-            prefix[plen] = '\0';
-            p = slash ? slash + 1 : end;
-        }
+        p = next_prefix(path, p, prefix);
         final = *p == '\0';
         first = rg_usercfg_acl_at(cfg, prefix, &count);
         rs_clear(&tok);
@@ -424,17 +449,8 @@ static rg_err walk_roles(const struct rg_usercfg *cfg, const char *subject, enum
         if (final)
             break;
     }
-    if (!e) {
-        if (rs_has(&cur, "NoAccess")) {
-            int prop = 0;
-            for (size_t i = 0; i < cur.n; i++)
-                if (!strcmp(cur.items[i].role, "NoAccess"))
-                    prop = cur.items[i].propagate;
-            rs_clear(&cur);
-            e = rs_set(&cur, "NoAccess", prop);
-        }
-        rs_swap(out, &cur);
-    }
+    if (!e)
+        e = finish_roles(&cur, out);
     rs_free(&cur);
     rs_free(&tok);
     rs_free(&usr);
@@ -478,7 +494,7 @@ static rg_err walk_roles_ix(const struct rg_usercfg *cfg, const struct rg_perm_i
     struct roleset cur = {0}, own = {0}, grp = {0};
     char prefix[RG_ACL_PATH_MAX + 1];
     const uint32_t *ugroups = NULL;
-    size_t nug = 0, plen = 0;
+    size_t nug = 0;
     const char *p = path;
     uint32_t k;
     rg_err e = RG_OK;
@@ -493,18 +509,7 @@ static rg_err walk_roles_ix(const struct rg_usercfg *cfg, const struct rg_perm_i
         int final;
 
         /* next prefix: "/" first, then one more component each round */
-        if (p == path) {
-            strcpy(prefix, "/");
-            while (*p == '/')
-                p++;
-        } else {
-            const char *slash = strchr(p, '/');
-            const char *end = slash ? slash : p + strlen(p);
-            plen = (size_t)(end - path);
-            memcpy(prefix, path, plen);
-            prefix[plen] = '\0';
-            p = slash ? slash + 1 : end;
-        }
+        p = next_prefix(path, p, prefix);
         final = *p == '\0';
         if (!sm_get(&ix->nodes, prefix, &k)) {
             if (final)
@@ -538,17 +543,8 @@ static rg_err walk_roles_ix(const struct rg_usercfg *cfg, const struct rg_perm_i
         if (final)
             break;
     }
-    if (!e) {
-        if (rs_has(&cur, "NoAccess")) {
-            int prop = 0;
-            for (size_t i = 0; i < cur.n; i++)
-                if (!strcmp(cur.items[i].role, "NoAccess"))
-                    prop = cur.items[i].propagate;
-            rs_clear(&cur);
-            e = rs_set(&cur, "NoAccess", prop);
-        }
-        rs_swap(out, &cur);
-    }
+    if (!e)
+        e = finish_roles(&cur, out);
     rs_free(&cur);
     rs_free(&own);
     rs_free(&grp);

@@ -552,18 +552,10 @@ static size_t split_fields(char *line, char **f)
     return n;
 }
 
-/* Unescaped copy of an optional text field (NULL when empty). */
-static rg_err text_field(const char *v, char **out)
-{
-    *out = NULL;
-    if (!v[0])
-        return RG_OK;
-    return rg_cfg_unescape(v, out);
-}
-
 /* Lists in the file have no item limit of their own (Proxmox's neither): whatever the writer
  * puts on one line must parse again, e.g. 5,000 members with one role set on one acl line.
- * The file size bounds them. */
+ * The file size bounds them: a list in a file of at most RG_USERCFG_FILE_MAX bytes never
+ * reaches FILE_LIST_MAX items, so rg_split_list fails only for want of memory. */
 #define FILE_LIST_MAX (RG_USERCFG_FILE_MAX / 2)
 
 struct pctx {
@@ -581,6 +573,22 @@ struct pctx {
     size_t capitems;
 };
 
+/* Unescaped copy of an optional text field of a `kind` record (NULL when empty). Badly
+ * escaped text drops the record: warned here, RG_ERR_INVALID returned (the caller answers
+ * RG_OK for the line); other errors are returned as they are. */
+static rg_err text_field(struct pctx *p, const char *kind, const char *id, const char *v,
+                         char **out)
+{
+    rg_err e;
+
+    *out = NULL;
+    if (!v[0])
+        return RG_OK;
+    if ((e = rg_cfg_unescape(v, out)) == RG_ERR_INVALID)
+        warnf(&p->w, p->line, "ignore %s '%s' - invalid escaped text", kind, id);
+    return e;
+}
+
 static rg_err parse_user(struct pctx *p, char **f)
 {
     struct rg_user *u;
@@ -597,15 +605,12 @@ static rg_err parse_user(struct pctx *p, char **f)
               f[3]);
         return RG_OK;
     }
-    if ((e = text_field(f[4], &first)) || (e = text_field(f[5], &last)) ||
-        (e = text_field(f[7], &comment))) {
+    if ((e = text_field(p, "user", f[1], f[4], &first)) ||
+        (e = text_field(p, "user", f[1], f[5], &last)) ||
+        (e = text_field(p, "user", f[1], f[7], &comment))) {
         free(first);
         free(last);
-        if (e == RG_ERR_INVALID) {
-            warnf(&p->w, p->line, "ignore user '%s' - invalid escaped text", f[1]);
-            return RG_OK;
-        }
-        return e;
+        return e == RG_ERR_INVALID ? RG_OK : e;
     }
     if (!(u = user_insert(p->cfg, f[1]))) {
         free(first);
@@ -654,13 +659,8 @@ static rg_err parse_token(struct pctx *p, char **f)
         warnf(&p->w, p->line, "ignore token '%s' - user does not exist", f[1]);
         return RG_OK;
     }
-    if ((e = text_field(f[4], &comment))) {
-        if (e == RG_ERR_INVALID) {
-            warnf(&p->w, p->line, "ignore token '%s' - invalid escaped text", f[1]);
-            return RG_OK;
-        }
-        return e;
-    }
+    if ((e = text_field(p, "token", f[1], f[4], &comment)))
+        return e == RG_ERR_INVALID ? RG_OK : e;
     if (!(t = token_insert(u, f[1]))) {
         free(comment);
         return RG_ERR_NOMEM;
@@ -683,19 +683,10 @@ static rg_err parse_group(struct pctx *p, char **f)
         warnf(&p->w, p->line, "ignore group '%.64s' - invalid characters in group name", f[1]);
         return RG_OK;
     }
-    if ((e = text_field(f[3], &comment))) {
-        if (e == RG_ERR_INVALID) {
-            warnf(&p->w, p->line, "ignore group '%s' - invalid escaped text", f[1]);
-            return RG_OK;
-        }
-        return e;
-    }
-    if ((e = rg_split_list(f[2], FILE_LIST_MAX, &members))) {
+    if ((e = text_field(p, "group", f[1], f[3], &comment)))
+        return e == RG_ERR_INVALID ? RG_OK : e;
+    if ((e = rg_split_list(f[2], FILE_LIST_MAX, &members))) { /* only NOMEM: see FILE_LIST_MAX */
         free(comment);
-        if (e == RG_ERR_LIMIT) {
-            warnf(&p->w, p->line, "ignore group '%s' - too many members", f[1]);
-            return RG_OK;
-        }
         return e;
     }
     if (!(g = group_insert(p->cfg, f[1]))) {
@@ -739,13 +730,8 @@ static rg_err parse_pool(struct pctx *p, char **f)
         warnf(&p->w, p->line, "ignore pool '%.64s' - invalid characters in pool name", f[1]);
         return RG_OK;
     }
-    if ((e = text_field(f[2], &comment))) {
-        if (e == RG_ERR_INVALID) {
-            warnf(&p->w, p->line, "ignore pool '%s' - invalid escaped text", f[1]);
-            return RG_OK;
-        }
-        return e;
-    }
+    if ((e = text_field(p, "pool", f[1], f[2], &comment)))
+        return e == RG_ERR_INVALID ? RG_OK : e;
     /* parents of nested pools exist implicitly */
     {
         char parent[RG_POOLID_MAX + 1];
@@ -766,10 +752,10 @@ static rg_err parse_pool(struct pctx *p, char **f)
     if (comment)
         set_str(&pool->comment, comment);
     if ((e = rg_split_list(f[3], FILE_LIST_MAX, &vms)))
-        return e == RG_ERR_LIMIT ? RG_OK : e;
+        return e;
     if ((e = rg_split_list(f[4], FILE_LIST_MAX, &stores))) {
         rg_strlist_free(&vms);
-        return e == RG_ERR_LIMIT ? RG_OK : e;
+        return e;
     }
     for (size_t i = 0; i < vms.n && !e; i++) {
         int64_t v;

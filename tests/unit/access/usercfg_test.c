@@ -223,6 +223,35 @@ START_TEST(bom_and_huge_expire)
 }
 END_TEST
 
+/* An escape for a NUL byte drops its record (user, token, group, pool) with one warning
+ * each; a '%' that starts no valid escape stays as it is (Perl's uri_unescape). */
+START_TEST(bad_escapes_drop_the_record)
+{
+    round_trip("user:a@pve:1:0:x%00y:::::\nuser:b@pve:1:0::::c%00:\n"
+               "user:c@pve:1:0::::%ZZ::\ntoken:c@pve!tk:0:0:%00:\n"
+               "group:g:c@pve:%00:\npool:p:%00::\n",
+               "user:c@pve:1:0::::%25ZZ::\n" ROOT "\n\n\n\n");
+    ck_assert_int_eq(nwarn, 5); /* five records dropped; the canonical text warns nothing */
+}
+END_TEST
+
+START_TEST(bad_escapes_warn_once_each)
+{
+    const char *in = "user:a@pve:1:0:x%00y:::::\nuser:c@pve:1:0::::::\n"
+                     "token:c@pve!tk:0:0:%00:\ngroup:g:c@pve:%00:\npool:p:%00::\n";
+    struct rg_usercfg cfg;
+
+    nwarn = 0;
+    ck_assert_int_eq(rg_usercfg_parse(in, strlen(in), &cfg, count_warn, NULL), RG_OK);
+    ck_assert_int_eq(nwarn, 4);
+    ck_assert_uint_eq(cfg.nusers, 2); /* c@pve and root@pam */
+    ck_assert_ptr_null(rg_usercfg_token(&cfg, "c@pve!tk"));
+    ck_assert_uint_eq(cfg.ngroups, 0);
+    ck_assert_uint_eq(cfg.npools, 0);
+    rg_usercfg_free(&cfg);
+}
+END_TEST
+
 START_TEST(output_order_all_sections)
 {
     round_trip("acl:1:/:@g:PVEAuditor:\nrole:r:Sys.Audit:\npool:p::100::\ngroup:g:test@pam::\n"
@@ -548,6 +577,8 @@ int main(void)
     tcase_add_test(tc, acls);
     tcase_add_test(tc, output_order_all_sections);
     tcase_add_test(tc, bom_and_huge_expire);
+    tcase_add_test(tc, bad_escapes_drop_the_record);
+    tcase_add_test(tc, bad_escapes_warn_once_each);
     tcase_add_test(tc, edits);
     tcase_add_test(tc, copy_is_deep);
     tcase_add_test(tc, acl_sort_matches_edits);

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import urllib.parse
 
 import requests
@@ -746,38 +745,7 @@ TESTS = [
 
 
 def main():
-    if not os.access(T.PROG, os.X_OK):
-        print(f"{T.PROG} not found or not executable (set RG_BUILD)")
-        print("0 passed, 1 failed")
-        return 1
-    passed = failed = 0
-    try:
-        setup()
-    except Exception:
-        traceback.print_exc()
-        print("setup failed")
-        print("0 passed, 1 failed")
-        if hasattr(C, "idp"):
-            C.idp.cleanup()
-        return 1
-    try:
-        for t in TESTS:
-            try:
-                t()
-                passed += 1
-                print(f"ok   {t.__name__}")
-            except Exception:
-                failed += 1
-                print(f"FAIL {t.__name__}")
-                traceback.print_exc()
-    finally:
-        C.idp.stop()
-        if failed == 0:
-            C.idp.cleanup()
-        else:
-            print(f"state and logs kept in {C.idp.dir}")
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    return T.run(setup, TESTS)
 
 
 if __name__ == "__main__":

@@ -818,14 +818,16 @@ TESTS = [
 ]
 
 
-def main():
+def run(setup_fn, tests):
+    """Runs setup_fn, then every test (a failure is reported and the next one runs). The
+    state directory is removed afterwards, or kept (and named) when a test failed."""
     if not os.access(PROG, os.X_OK):
         print(f"{PROG} not found or not executable (set RG_BUILD)")
         print("0 passed, 1 failed")
         return 1
     passed = failed = 0
     try:
-        setup()
+        setup_fn()
     except Exception:
         traceback.print_exc()
         print("setup failed")
@@ -834,7 +836,7 @@ def main():
             C.idp.cleanup()
         return 1
     try:
-        for t in TESTS:
+        for t in tests:
             try:
                 t()
                 passed += 1
@@ -844,9 +846,17 @@ def main():
                 print(f"FAIL {t.__name__}")
                 traceback.print_exc()
     finally:
-        C.idp.cleanup()
+        C.idp.stop()
+        if failed == 0:
+            C.idp.cleanup()
+        else:
+            print(f"state and logs kept in {C.idp.dir}")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
+
+
+def main():
+    return run(setup, TESTS)
 
 
 if __name__ == "__main__":

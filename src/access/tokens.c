@@ -308,6 +308,15 @@ size_t rg_tokencfg_remove_user(struct rg_tokencfg *tc, const char *userid)
     return removed;
 }
 
+size_t rg_tokencfg_nplain(const struct rg_tokencfg *tc)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < tc->n; i++)
+        n += tc->entries[i].stored[0] != '$';
+    return n;
+}
+
 const char *rg_tokencfg_get(const struct rg_tokencfg *tc, const char *tokenid)
 {
     int found;
@@ -344,8 +353,7 @@ static rg_err apply_edit(struct rg_tokencfg *tc, void *ctx, struct rg_msg *msg)
     struct token_edit *t = ctx;
     rg_err e = RG_OK;
 
-    for (size_t i = 0; i < tc->n; i++)
-        t->plain += tc->entries[i].stored[0] != '$';
+    t->plain = rg_tokencfg_nplain(tc);
     switch (t->op) {
     case OP_SET:
         if ((e = rg_tokencfg_set(tc, t->id, t->secret)))
@@ -402,5 +410,13 @@ rg_err rg_tokens_delete_user(struct rg_store *st, const char *userid, struct rg_
 
 rg_err rg_tokens_convert(struct rg_store *st, size_t *converted, struct rg_msg *msg)
 {
+    const struct rg_snapshot *snap = rg_store_acquire(st);
+    size_t plain = rg_tokencfg_nplain(&snap->tokens);
+
+    rg_store_release(snap);
+    if (converted)
+        *converted = 0;
+    if (!plain)
+        return RG_OK;
     return edit(st, OP_CONVERT, NULL, NULL, converted, msg);
 }

@@ -70,6 +70,8 @@ rg_err rg_tokencfg_set(struct rg_tokencfg *tc, const char *tokenid, const char *
 rg_err rg_tokencfg_remove(struct rg_tokencfg *tc, const char *tokenid);
 /* Removes every token of userid; returns how many. */
 size_t rg_tokencfg_remove_user(struct rg_tokencfg *tc, const char *userid);
+/* How many entries hold a plain (imported, not yet hashed) secret. */
+size_t rg_tokencfg_nplain(const struct rg_tokencfg *tc);
 /* Stored value of tokenid (borrowed) or NULL. */
 const char *rg_tokencfg_get(const struct rg_tokencfg *tc, const char *tokenid);
 /* RG_OK when secret matches the entry of tokenid; RG_ERR_NOTFOUND without entry;
@@ -93,7 +95,8 @@ rg_err rg_tokens_delete(struct rg_store *st, const char *tokenid, struct rg_msg 
 /* Removes the secrets of every token of userid (user delete). */
 rg_err rg_tokens_delete_user(struct rg_store *st, const char *userid, struct rg_msg *msg);
 /* Rewrites the file in hashed form if it still holds plain (imported) secrets; *converted
- * (may be NULL) tells how many lines were plain. */
+ * (may be NULL) tells how many lines were plain. When the current snapshot holds none, the
+ * file is neither locked nor read again. */
 rg_err rg_tokens_convert(struct rg_store *st, size_t *converted, struct rg_msg *msg);
 
 #endif

@@ -76,6 +76,7 @@ START_TEST(parse_plain_and_hashed)
     ck_assert_str_eq(tc.entries[0].id, "alice@pve!ci"); /* sorted */
     ck_assert_str_eq(tc.entries[1].id, "carol@pve!old");
     ck_assert_str_eq(tc.entries[2].id, "root@pam!zz");
+    ck_assert_uint_eq(rg_tokencfg_nplain(&tc), 2); /* carol's and root's; alice's is hashed */
     ck_assert_int_eq(rg_tokencfg_verify(&tc, "alice@pve!ci", UUID2), RG_OK);
     ck_assert_int_eq(rg_tokencfg_verify(&tc, "alice@pve!ci", UUID1), RG_ERR_AUTH);
     ck_assert_int_eq(rg_tokencfg_verify(&tc, "root@pam!zz", UUID1), RG_OK);
@@ -95,6 +96,7 @@ START_TEST(parse_plain_and_hashed)
         ck_assert_int_eq(rg_tokencfg_parse(out.data, out.len, &again, count_warn, NULL), RG_OK);
         ck_assert_int_eq(nwarn, 0);
         ck_assert_uint_eq(again.n, 3);
+        ck_assert_uint_eq(rg_tokencfg_nplain(&again), 0);
         for (size_t i = 0; i < again.n; i++)
             ck_assert(strncmp(again.entries[i].stored, "$hmac-sha256$", 13) == 0);
         ck_assert_int_eq(rg_tokencfg_verify(&again, "root@pam!zz", UUID1), RG_OK);

@@ -342,7 +342,6 @@ static int add_new_key(struct cli *c, struct rg_idp_tenant *t, int64_t now)
 
 static int cmd_tenant_create(struct cli *c, const char *dir)
 {
-    static const char *const req[] = {"name", NULL};
     const char *name = opt_get(&c->o, "name"), *domain = opt_get(&c->o, "domain");
     const char *id = opt_get(&c->o, "id");
     char gid[RG_IDP_GUID_LEN + 1], derived[64];
@@ -350,8 +349,6 @@ static int cmd_tenant_create(struct cli *c, const char *dir)
     struct rg_msg msg;
     int rc;
 
-    if ((rc = require(&c->o, req)))
-        return rc;
     if (id && rg_idp_guid_norm(id, gid))
         return refuse("--id '%s' is not a GUID", id);
     if (!id && rg_random_uuid(gid))
@@ -398,15 +395,12 @@ static int cmd_tenant_list(struct cli *c, const char *dir)
 
 static int cmd_tenant_key_rotate(struct cli *c, const char *dir)
 {
-    static const char *const req[] = {"tenant", NULL};
     const char *in = opt_get(&c->o, "activate-in");
     struct rg_idp_tenant *t;
     struct rg_idp_key *k;
     long long delay = 0;
     int rc;
 
-    if ((rc = require(&c->o, req)))
-        return rc;
     if (in && !parse_int(in, 0, 90LL * 24 * 3600, &delay))
         return refuse("--activate-in must be 0 to %lld seconds (90 days)", 90LL * 24 * 3600);
     if ((rc = begin_tenant(c, dir, false, &t)))
@@ -437,7 +431,6 @@ out:
 
 static int cmd_app_register(struct cli *c, const char *dir)
 {
-    static const char *const req[] = {"tenant", "display-name", "redirect-uri", NULL};
     const char *uris[RG_IDP_MAX_REDIRECTS];
     const char *cid = opt_get(&c->o, "client-id"), *plat = opt_get(&c->o, "platform");
     char id[RG_IDP_GUID_LEN + 1];
@@ -447,8 +440,6 @@ static int cmd_app_register(struct cli *c, const char *dir)
     size_t n = 0;
     int rc, platform = RG_IDP_PLATFORM_WEB;
 
-    if ((rc = require(&c->o, req)))
-        return rc;
     if (plat && (platform = rg_idp_platform_parse(plat)) < 0)
         return refuse("--platform must be web, spa or public");
     for (size_t i = 0; i < c->o.n; i++)
@@ -479,16 +470,8 @@ out:
     return rc;
 }
 
-static int cmd_app_list(struct cli *c, const char *dir)
+static void list_apps(const struct rg_idp_tenant *t)
 {
-    static const char *const req[] = {"tenant", NULL};
-    struct rg_idp_tenant *t;
-    int rc;
-
-    if ((rc = require(&c->o, req)))
-        return rc;
-    if ((rc = begin_tenant(c, dir, false, &t)))
-        goto out;
     for (size_t i = 0; i < t->n_apps; i++) {
         const struct rg_idp_app *a = &t->apps[i];
         printf("%s\t%s\t%zu secret(s)\t", a->client_id, a->display_name, a->n_secrets);
@@ -496,14 +479,10 @@ static int cmd_app_list(struct cli *c, const char *dir)
             printf("%s%s", j ? " " : "", a->redirect_uris[j]);
         printf("\n");
     }
-out:
-    end(c);
-    return rc;
 }
 
 static int cmd_app_secret_add(struct cli *c, const char *dir)
 {
-    static const char *const req[] = {"tenant", "app", NULL};
     const char *years = opt_get(&c->o, "years"), *expires_in = opt_get(&c->o, "expires-in");
     char value[RG_IDP_SECRET_LEN + 1], ts[32];
     struct rg_idp_secret s;
@@ -515,8 +494,6 @@ static int cmd_app_secret_add(struct cli *c, const char *dir)
     int rc;
 
     memset(&s, 0, sizeof s);
-    if ((rc = require(&c->o, req)))
-        return rc;
     if (years && expires_in)
         return usage_error("give --years or --expires-in, not both");
     if (years) {
@@ -567,7 +544,6 @@ out:
 
 static int cmd_user_add(struct cli *c, const char *dir)
 {
-    static const char *const req[] = {"tenant", "upn", NULL};
     const char *upn = opt_get(&c->o, "upn");
     char local[RG_IDP_UPN_MAX + 1];
     struct rg_idp_user u;
@@ -577,7 +553,7 @@ static int cmd_user_add(struct cli *c, const char *dir)
     int rc;
 
     memset(&u, 0, sizeof u);
-    if ((rc = require(&c->o, req)) || (rc = read_password(&c->o, &pw)))
+    if ((rc = read_password(&c->o, &pw)))
         return rc;
     if (!pw) {
         rc = usage_error("option --password or --password-file is required");
@@ -646,14 +622,13 @@ out0:
 
 static int cmd_user_set(struct cli *c, const char *dir)
 {
-    static const char *const req[] = {"tenant", "upn", NULL};
     struct rg_idp_tenant *t;
     struct rg_idp_user *u;
     struct rg_msg msg;
     char *pw = NULL, *hash = NULL;
     int rc;
 
-    if ((rc = require(&c->o, req)) || (rc = read_password(&c->o, &pw)))
+    if ((rc = read_password(&c->o, &pw)))
         return rc;
     if (opt_has(&c->o, "enable") && opt_has(&c->o, "disable")) {
         rc = usage_error("give --enable or --disable, not both");
@@ -699,24 +674,13 @@ out0:
     return rc;
 }
 
-static int cmd_user_list(struct cli *c, const char *dir)
+static void list_users(const struct rg_idp_tenant *t)
 {
-    static const char *const req[] = {"tenant", NULL};
-    struct rg_idp_tenant *t;
-    int rc;
-
-    if ((rc = require(&c->o, req)))
-        return rc;
-    if ((rc = begin_tenant(c, dir, false, &t)))
-        goto out;
     for (size_t i = 0; i < t->n_users; i++) {
         const struct rg_idp_user *u = &t->users[i];
         printf("%s\t%s\t%s\t%s\t%s\n", u->oid, u->upn, u->enabled ? "enabled" : "disabled",
                u->mail ? u->mail : "-", u->display_name);
     }
-out:
-    end(c);
-    return rc;
 }
 
 /* ---- consent ---------------------------------------------------------------------------- */
@@ -741,16 +705,12 @@ static int principal_arg(struct cli *c, struct rg_idp_tenant *t,
 
 static int cmd_consent(struct cli *c, const char *dir, bool grant)
 {
-    static const char *const req_grant[] = {"tenant", "app", "scopes", NULL};
-    static const char *const req_revoke[] = {"tenant", "app", NULL};
     char principal[RG_IDP_GUID_LEN + 1], *norm = NULL;
     struct rg_idp_tenant *t;
     struct rg_idp_app *a;
     struct rg_msg msg;
     int rc;
 
-    if ((rc = require(&c->o, grant ? req_grant : req_revoke)))
-        return rc;
     if (opt_has(&c->o, "admin") == opt_has(&c->o, "user"))
         return usage_error("give exactly one of --admin and --user UPN");
     if (grant) {
@@ -784,24 +744,13 @@ out:
     return rc;
 }
 
-static int cmd_consent_list(struct cli *c, const char *dir)
+static void list_consents(const struct rg_idp_tenant *t)
 {
-    static const char *const req[] = {"tenant", NULL};
-    struct rg_idp_tenant *t;
-    int rc;
-
-    if ((rc = require(&c->o, req)))
-        return rc;
-    if ((rc = begin_tenant(c, dir, false, &t)))
-        goto out;
     for (size_t i = 0; i < t->n_consents; i++) {
         const struct rg_idp_consent *k = &t->consents[i];
         const struct rg_idp_user *u = rg_idp_user_find_oid(t, k->principal);
         printf("%s\t%s\t%s\n", k->client_id, u ? u->upn : k->principal, k->scopes);
     }
-out:
-    end(c);
-    return rc;
 }
 
 /* ---- serve ------------------------------------------------------------------------------ */
@@ -861,7 +810,6 @@ static int read_pem(const char *what, const char *path, struct rg_buf *out)
 
 static int cmd_serve(struct cli *c, const char *dir)
 {
-    static const char *const req[] = {"listen", "issuer-base", NULL};
     const char *threads_s = opt_get(&c->o, "threads"), *ttl_s = opt_get(&c->o, "code-lifetime");
     const char *cert_path = opt_get(&c->o, "tls-cert"), *key_path = opt_get(&c->o, "tls-key");
     char addr[64];
@@ -878,8 +826,6 @@ static int cmd_serve(struct cli *c, const char *dir)
 
     rg_buf_init(&cert, TLS_PEM_MAX + 1);
     rg_buf_init(&key, TLS_PEM_MAX + 1);
-    if ((rc = require(&c->o, req)))
-        goto out;
     if (!parse_listen(opt_get(&c->o, "listen"), addr, sizeof addr, &port)) {
         rc = refuse("--listen must be ADDR:PORT (e.g. 127.0.0.1:8180 or [::1]:8180)");
         goto out;
@@ -970,7 +916,6 @@ out:
 
 static int cmd_app_set(struct cli *c, const char *dir)
 {
-    static const char *const req[] = {"tenant", "app", NULL};
     const char *gc = opt_get(&c->o, "group-claims"), *ar = opt_get(&c->o, "assignment-required");
     const char *fcl = opt_get(&c->o, "front-channel-logout-url");
     const char *imp = opt_get(&c->o, "id-token-implicit");
@@ -982,8 +927,6 @@ static int cmd_app_set(struct cli *c, const char *dir)
     char ocnames[160];
     int g = 0, rc;
 
-    if ((rc = require(&c->o, req)))
-        return rc;
     for (size_t i = 0; i < c->o.n; i++)
         if (strcmp(c->o.name[i], "optional-claim") == 0) {
             unsigned bit = rg_idp_optional_claim_bit(c->o.val[i]);
@@ -1044,7 +987,6 @@ out:
 
 static int cmd_role_add(struct cli *c, const char *dir)
 {
-    static const char *const req[] = {"tenant", "app", "value", NULL};
     const char *value = opt_get(&c->o, "value"), *id = opt_get(&c->o, "id");
     const char *dn = opt_get(&c->o, "display-name");
     char rid[RG_IDP_GUID_LEN + 1];
@@ -1053,8 +995,6 @@ static int cmd_role_add(struct cli *c, const char *dir)
     struct rg_msg msg;
     int rc;
 
-    if ((rc = require(&c->o, req)))
-        return rc;
     if (id && rg_idp_guid_norm(id, rid))
         return refuse("--id '%s' is not a GUID", id);
     if (!id && rg_random_uuid(rid))
@@ -1079,7 +1019,6 @@ out:
 
 static int cmd_assign(struct cli *c, const char *dir)
 {
-    static const char *const req[] = {"tenant", "app", NULL};
     const char *who = opt_get(&c->o, "_"), *role = opt_get(&c->o, "role");
     const char *principal = NULL, *role_id = RG_IDP_NIL_GUID;
     struct rg_idp_tenant *t;
@@ -1089,8 +1028,6 @@ static int cmd_assign(struct cli *c, const char *dir)
     struct rg_msg msg;
     int rc;
 
-    if ((rc = require(&c->o, req)))
-        return rc;
     if (!who)
         return usage_error("give the user (UPN) or group (name or id) to assign");
     if ((rc = begin(c, dir, false)))
@@ -1129,7 +1066,6 @@ out:
 
 static int cmd_cert_add(struct cli *c, const char *dir)
 {
-    static const char *const req[] = {"tenant", "app", NULL};
     const char *file = opt_get(&c->o, "_");
     struct rg_idp_certinfo ci;
     struct rg_idp_tenant *t;
@@ -1138,8 +1074,6 @@ static int cmd_cert_add(struct cli *c, const char *dir)
     int rc;
 
     memset(&ci, 0, sizeof ci);
-    if ((rc = require(&c->o, req)))
-        return rc;
     if (!file)
         return usage_error("give the certificate file (PEM or DER)");
     if (rg_idp_cert_load(file, &ci, &msg))
@@ -1172,7 +1106,6 @@ out0:
 
 static int cmd_group_add(struct cli *c, const char *dir)
 {
-    static const char *const req[] = {"tenant", "display-name", NULL};
     const char *type = opt_get(&c->o, "type"), *id = opt_get(&c->o, "id");
     char gid[RG_IDP_GUID_LEN + 1];
     struct rg_idp_tenant *t;
@@ -1180,8 +1113,6 @@ static int cmd_group_add(struct cli *c, const char *dir)
     struct rg_msg msg;
     int rc;
 
-    if ((rc = require(&c->o, req)))
-        return rc;
     if (type && strcmp(type, "security") && strcmp(type, "m365"))
         return refuse("--type must be security or m365");
     if (id && rg_idp_guid_norm(id, gid))
@@ -1218,15 +1149,12 @@ out:
 
 static int cmd_member_add(struct cli *c, const char *dir)
 {
-    static const char *const req[] = {"tenant", "group", "user", NULL};
     struct rg_idp_tenant *t;
     struct rg_idp_group *g;
     const struct rg_idp_user *u;
     struct rg_msg msg;
     int rc;
 
-    if ((rc = require(&c->o, req)))
-        return rc;
     if ((rc = begin_tenant(c, dir, false, &t)))
         goto out;
     if (!(g = rg_idp_group_find(t, opt_get(&c->o, "group")))) {
@@ -1247,23 +1175,12 @@ out:
     return rc;
 }
 
-static int cmd_group_list(struct cli *c, const char *dir)
+static void list_groups(const struct rg_idp_tenant *t)
 {
-    static const char *const req[] = {"tenant", NULL};
-    struct rg_idp_tenant *t;
-    int rc;
-
-    if ((rc = require(&c->o, req)))
-        return rc;
-    if ((rc = begin_tenant(c, dir, false, &t)))
-        goto out;
     for (size_t i = 0; i < t->n_groups; i++)
         printf("%s\t%s\t%s\t%zu member(s)\n", t->groups[i].id,
                t->groups[i].security ? "security" : "m365", t->groups[i].display_name,
                t->groups[i].n_members);
-out:
-    end(c);
-    return rc;
 }
 
 /* ---- dispatch --------------------------------------------------------------------------- */
@@ -1320,40 +1237,73 @@ static const struct opt_spec spec_member_add[] = {
     {"tenant", OPT_ONE}, {"group", OPT_ONE}, {"user", OPT_ONE}, {"state-dir", OPT_ONE},
     {NULL, 0}};
 
-enum cmd_id { C_TENANT_CREATE, C_TENANT_LIST, C_TENANT_KEY_ROTATE, C_APP_REGISTER, C_APP_LIST,
-              C_APP_SECRET_ADD, C_USER_ADD, C_USER_SET, C_USER_LIST, C_CONSENT_GRANT,
-              C_CONSENT_REVOKE, C_CONSENT_LIST, C_SERVE, C_APP_SET, C_ROLE_ADD, C_ASSIGN,
-              C_CERT_ADD, C_GROUP_ADD, C_MEMBER_ADD, C_GROUP_LIST };
+static const char *const req_none[] = {NULL};
+static const char *const req_name[] = {"name", NULL};
+static const char *const req_tenant[] = {"tenant", NULL};
+static const char *const req_app[] = {"tenant", "app", NULL};
+static const char *const req_upn[] = {"tenant", "upn", NULL};
+static const char *const req_app_register[] = {"tenant", "display-name", "redirect-uri", NULL};
+static const char *const req_consent_grant[] = {"tenant", "app", "scopes", NULL};
+static const char *const req_role_add[] = {"tenant", "app", "value", NULL};
+static const char *const req_group_add[] = {"tenant", "display-name", NULL};
+static const char *const req_member_add[] = {"tenant", "group", "user", NULL};
+static const char *const req_serve[] = {"listen", "issuer-base", NULL};
 
+static int cmd_consent_grant(struct cli *c, const char *dir)
+{
+    return cmd_consent(c, dir, true);
+}
+
+static int cmd_consent_revoke(struct cli *c, const char *dir)
+{
+    return cmd_consent(c, dir, false);
+}
+
+/* A command: its words, options, required options, and either run (the whole command) or
+ * list (a read-only listing of the --tenant's objects; main opens and closes the state). */
 struct command {
     const char *words[3];
-    enum cmd_id id;
     const struct opt_spec *spec;
+    const char *const *req;
+    int (*run)(struct cli *c, const char *dir);
+    void (*list)(const struct rg_idp_tenant *t);
 };
 
 static const struct command commands[] = {
-    {{"tenant", "create", NULL}, C_TENANT_CREATE, spec_tenant_create},
-    {{"tenant", "list", NULL}, C_TENANT_LIST, spec_none},
-    {{"tenant", "key", "rotate"}, C_TENANT_KEY_ROTATE, spec_key_rotate},
-    {{"app", "register", NULL}, C_APP_REGISTER, spec_app_register},
-    {{"app", "list", NULL}, C_APP_LIST, spec_tenant_only},
-    {{"app", "secret", "add"}, C_APP_SECRET_ADD, spec_secret_add},
-    {{"user", "add", NULL}, C_USER_ADD, spec_user_add},
-    {{"user", "set", NULL}, C_USER_SET, spec_user_set},
-    {{"user", "list", NULL}, C_USER_LIST, spec_tenant_only},
-    {{"consent", "grant", NULL}, C_CONSENT_GRANT, spec_consent_grant},
-    {{"consent", "revoke", NULL}, C_CONSENT_REVOKE, spec_consent_revoke},
-    {{"consent", "list", NULL}, C_CONSENT_LIST, spec_tenant_only},
-    {{"serve", NULL, NULL}, C_SERVE, spec_serve},
-    {{"keys", "rotate", NULL}, C_TENANT_KEY_ROTATE, spec_key_rotate},
-    {{"app", "set", NULL}, C_APP_SET, spec_app_set},
-    {{"app", "role", "add"}, C_ROLE_ADD, spec_role_add},
-    {{"app", "assign", NULL}, C_ASSIGN, spec_assign},
-    {{"app", "cert", "add"}, C_CERT_ADD, spec_cert_add},
-    {{"group", "add", NULL}, C_GROUP_ADD, spec_group_add},
-    {{"group", "member", "add"}, C_MEMBER_ADD, spec_member_add},
-    {{"group", "list", NULL}, C_GROUP_LIST, spec_tenant_only},
+    {{"tenant", "create", NULL}, spec_tenant_create, req_name, cmd_tenant_create, NULL},
+    {{"tenant", "list", NULL}, spec_none, req_none, cmd_tenant_list, NULL},
+    {{"tenant", "key", "rotate"}, spec_key_rotate, req_tenant, cmd_tenant_key_rotate, NULL},
+    {{"app", "register", NULL}, spec_app_register, req_app_register, cmd_app_register, NULL},
+    {{"app", "list", NULL}, spec_tenant_only, req_tenant, NULL, list_apps},
+    {{"app", "secret", "add"}, spec_secret_add, req_app, cmd_app_secret_add, NULL},
+    {{"user", "add", NULL}, spec_user_add, req_upn, cmd_user_add, NULL},
+    {{"user", "set", NULL}, spec_user_set, req_upn, cmd_user_set, NULL},
+    {{"user", "list", NULL}, spec_tenant_only, req_tenant, NULL, list_users},
+    {{"consent", "grant", NULL}, spec_consent_grant, req_consent_grant, cmd_consent_grant, NULL},
+    {{"consent", "revoke", NULL}, spec_consent_revoke, req_app, cmd_consent_revoke, NULL},
+    {{"consent", "list", NULL}, spec_tenant_only, req_tenant, NULL, list_consents},
+    {{"serve", NULL, NULL}, spec_serve, req_serve, cmd_serve, NULL},
+    {{"keys", "rotate", NULL}, spec_key_rotate, req_tenant, cmd_tenant_key_rotate, NULL},
+    {{"app", "set", NULL}, spec_app_set, req_app, cmd_app_set, NULL},
+    {{"app", "role", "add"}, spec_role_add, req_role_add, cmd_role_add, NULL},
+    {{"app", "assign", NULL}, spec_assign, req_app, cmd_assign, NULL},
+    {{"app", "cert", "add"}, spec_cert_add, req_app, cmd_cert_add, NULL},
+    {{"group", "add", NULL}, spec_group_add, req_group_add, cmd_group_add, NULL},
+    {{"group", "member", "add"}, spec_member_add, req_member_add, cmd_member_add, NULL},
+    {{"group", "list", NULL}, spec_tenant_only, req_tenant, NULL, list_groups},
 };
+
+/* A listing: the --tenant's objects under the state lock, nothing written. */
+static int run_listing(struct cli *c, const char *dir, void (*list)(const struct rg_idp_tenant *))
+{
+    struct rg_idp_tenant *t;
+    int rc = begin_tenant(c, dir, false, &t);
+
+    if (!rc)
+        list(t);
+    end(c);
+    return rc;
+}
 
 /* The command whose words start argv[i..]; *next = first argument after them. */
 static const struct command *find_command(int argc, char **argv, int i, int *next)
@@ -1408,27 +1358,7 @@ int main(int argc, char **argv)
         dir = opt_get(&c.o, "state-dir");
     if (!dir || !*dir)
         return usage_error("no state directory: use --state-dir DIR or set REALMGATE_IDP_STATE");
-    switch (cmd->id) {
-    case C_TENANT_CREATE: return cmd_tenant_create(&c, dir);
-    case C_TENANT_LIST: return cmd_tenant_list(&c, dir);
-    case C_TENANT_KEY_ROTATE: return cmd_tenant_key_rotate(&c, dir);
-    case C_APP_REGISTER: return cmd_app_register(&c, dir);
-    case C_APP_LIST: return cmd_app_list(&c, dir);
-    case C_APP_SECRET_ADD: return cmd_app_secret_add(&c, dir);
-    case C_USER_ADD: return cmd_user_add(&c, dir);
-    case C_USER_SET: return cmd_user_set(&c, dir);
-    case C_USER_LIST: return cmd_user_list(&c, dir);
-    case C_CONSENT_GRANT: return cmd_consent(&c, dir, true);
-    case C_CONSENT_REVOKE: return cmd_consent(&c, dir, false);
-    case C_CONSENT_LIST: return cmd_consent_list(&c, dir);
-    case C_SERVE: return cmd_serve(&c, dir);
-    case C_APP_SET: return cmd_app_set(&c, dir);
-    case C_ROLE_ADD: return cmd_role_add(&c, dir);
-    case C_ASSIGN: return cmd_assign(&c, dir);
-    case C_CERT_ADD: return cmd_cert_add(&c, dir);
-    case C_GROUP_ADD: return cmd_group_add(&c, dir);
-    case C_MEMBER_ADD: return cmd_member_add(&c, dir);
-    case C_GROUP_LIST: return cmd_group_list(&c, dir);
-    }
-    return EXIT_USAGE;
+    if ((rc = require(&c.o, cmd->req)))
+        return rc;
+    return cmd->list ? run_listing(&c, dir, cmd->list) : cmd->run(&c, dir);
 }

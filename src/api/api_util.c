@@ -76,7 +76,7 @@ int rg_api_require_userid_group(struct rg_call *c, const char *userid, const cha
     }
     if (rg_perm_check(u, c->userid, "/access/groups", m, true))
         return 1;
-    if (mode == 1 || mode == 2) {
+    if (mode != 0) { /* create and update name their groups */
         struct rg_strlist gl;
         if (rg_split_list(groups, RG_LIST_MAX_ITEMS, &gl) != RG_OK) {
             rg_reply_error(c, 400, "parameter verification failed: groups: too many items");
